@@ -1,0 +1,107 @@
+"""One place for paths, data-source settings and every model's hyperparameters.
+
+Paths are resolved from this package's location, never from the current
+directory, so the CLI, the tests and the dashboard agree wherever they run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS_DIR = PROJECT_ROOT / "artifacts"
+SAMPLE_PATH = PROJECT_ROOT / "data" / "mnist-sample.npz"
+BENCHMARKS_PATH = PROJECT_ROOT / "BENCHMARKS.md"
+SHARED_MNIST_DIR = PROJECT_ROOT.parent / "shared" / "mnist"
+
+DATA_SOURCE_ENV = "MNIST_SOURCE"
+"""Environment variable naming the data source (`openml`, `idx:DIR` or `sample`)."""
+
+OPENML_NAME = "mnist_784"
+OPENML_VERSION = 1
+OPENML_TEST_ROWS = 10_000
+"""OpenML's mnist_784 lists the 60,000 training images first, then the 10,000 test images."""
+
+IMAGE_SIDE = 28
+N_CLASSES = 10
+SEED = 42
+
+
+@dataclass(frozen=True)
+class SvmParams:
+    """Deskew, project on principal components, RBF SVC, then calibrate on cross-validated scores."""
+
+    pca_components: int = 50
+    C: float = 5.0
+    gamma: float = 0.05
+    calibration_folds: int = 2
+
+
+@dataclass(frozen=True)
+class ForestParams:
+    """A forest on deskewed pixels; leaf size bounds the artifact (and so its load time)."""
+
+    n_estimators: int = 100
+    min_samples_leaf: int = 1
+    max_features: str = "sqrt"
+
+
+@dataclass(frozen=True)
+class CnnParams:
+    """A small VGG-style convnet trained with augmentation and a one-cycle schedule."""
+
+    epochs: int = 15
+    batch_size: int = 128
+    peak_learning_rate: float = 3e-3
+    validation_fraction: float = 0.05
+    filters: tuple[int, int, int] = (32, 64, 128)
+    dropout: float = 0.3
+    rotation_degrees: float = 12.0
+    shift_fraction: float = 0.12
+    zoom_fraction: float = 0.15
+    thickness_probability: float = 0.3
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of hyperparameters for every model, plus how much data to train on."""
+
+    name: str
+    train_limit: int | None
+    svm: SvmParams = field(default_factory=SvmParams)
+    rf: ForestParams = field(default_factory=ForestParams)
+    cnn: CnnParams = field(default_factory=CnnParams)
+
+    def params_for(self, model_name: str) -> object:
+        """The hyperparameters of one registered model in this profile."""
+        try:
+            return getattr(self, model_name)
+        except AttributeError:
+            raise ValueError(f"profile {self.name!r} has no hyperparameters for model {model_name!r}") from None
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        train_limit=10_000,
+        svm=SvmParams(pca_components=40),
+        rf=ForestParams(n_estimators=60),
+        cnn=CnnParams(epochs=4, filters=(16, 32, 64)),
+    ),
+    "full": Profile(name="full", train_limit=None),
+}
+DEFAULT_PROFILE = "quick"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Plain, timestamped logs for the command-line entry points."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def data_source_from_env() -> str | None:
+    """The data source named in the environment, or None when the user named none."""
+    value = os.environ.get(DATA_SOURCE_ENV, "").strip()
+    return value or None

@@ -1,0 +1,136 @@
+"""Convolutional network in Keras 3 on TensorFlow, trained with augmentation.
+
+The augmentation (rotation, shift, zoom, stroke thickness) runs in the input
+pipeline, not in the network, so the saved model is the bare classifier.
+Prediction goes through one compiled function: `keras.Model.predict` costs
+tens of milliseconds per call, far too much for a live canvas.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+from pipelines.config import IMAGE_SIDE, N_CLASSES, SEED, CnnParams
+from pipelines.models.base import DigitClassifier
+from pipelines.progress import Progress
+
+BATCH_NORM_MOMENTUM = 0.9
+"""Lower than Keras' 0.99 so the running statistics settle within the few steps of a quick run."""
+
+
+def build_network(params: CnnParams) -> keras.Model:
+    """Conv blocks (conv, batch norm, ReLU, pooling), then a dropout-regularised softmax over the 7×7 maps."""
+    inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE, 1), name="image")
+    features = inputs
+    for block, filters in enumerate(params.filters):
+        features = keras.layers.Conv2D(filters, 5 if block == 0 else 3, padding="same", use_bias=False)(features)
+        features = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(features)
+        features = keras.layers.ReLU()(features)
+        if block < len(params.filters) - 1:
+            features = keras.layers.MaxPooling2D()(features)
+    features = keras.layers.Flatten()(features)
+    features = keras.layers.Dropout(params.dropout)(features)
+    outputs = keras.layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(features)
+    return keras.Model(inputs, outputs, name="mnist_cnn")
+
+
+def build_augmenter(params: CnnParams) -> keras.Sequential:
+    """Geometric variations a drawn digit shows: rotation, shift, zoom."""
+    return keras.Sequential([
+        keras.layers.RandomRotation(params.rotation_degrees / 360.0, fill_mode="constant", seed=SEED),
+        keras.layers.RandomTranslation(params.shift_fraction, params.shift_fraction, fill_mode="constant", seed=SEED),
+        keras.layers.RandomZoom(params.zoom_fraction, fill_mode="constant", seed=SEED),
+    ], name="augmenter")
+
+
+def vary_stroke_thickness(images: tf.Tensor, probability: float, seed: int = SEED) -> tf.Tensor:
+    """Thicken (grey dilation) or thin (grey erosion) a random share of the batch, half each."""
+    thicker = tf.nn.max_pool2d(images, ksize=2, strides=1, padding="SAME")
+    thinner = -tf.nn.max_pool2d(-images, ksize=2, strides=1, padding="SAME")
+    draw = tf.random.uniform([tf.shape(images)[0], 1, 1, 1], seed=seed)
+    return tf.where(draw < probability / 2, thicker, tf.where(draw < probability, thinner, images))
+
+
+class CnnClassifier(DigitClassifier):
+    """A small convnet; probabilities straight from its softmax."""
+
+    name = "cnn"
+    title = "Convolutional network"
+    filename = "model.keras"
+
+    def __init__(self, params: CnnParams, network: keras.Model | None = None) -> None:
+        super().__init__(params)
+        self.network = network
+        self._forward = None
+
+    def fit(self, images: np.ndarray, labels: np.ndarray, progress: Progress) -> None:
+        params: CnnParams = self.params
+        keras.utils.set_random_seed(SEED)
+        train_x, val_x, train_y, val_y = train_test_split(
+            images[..., None].astype(np.float32), labels, test_size=params.validation_fraction,
+            stratify=labels, random_state=SEED,
+        )
+        augmenter = build_augmenter(params)
+
+        def augment(batch: tf.Tensor, batch_labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            varied = vary_stroke_thickness(augmenter(batch, training=True), params.thickness_probability)
+            return tf.clip_by_value(varied, 0.0, 1.0), batch_labels
+
+        training = (tf.data.Dataset.from_tensor_slices((train_x, train_y))
+                    .shuffle(len(train_x), seed=SEED, reshuffle_each_iteration=True)
+                    .batch(params.batch_size)
+                    .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+                    .prefetch(tf.data.AUTOTUNE))
+        validation = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(512)
+
+        steps = math.ceil(len(train_x) / params.batch_size) * params.epochs
+        warmup = max(1, steps // 10)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=params.peak_learning_rate / 10, decay_steps=steps - warmup,
+            warmup_target=params.peak_learning_rate, warmup_steps=warmup,
+        )
+        self.network = build_network(params)
+        self.network.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                             metrics=["accuracy"])
+        progress.start(total=params.epochs, unit="epoch")
+        self.network.fit(training, validation_data=validation, epochs=params.epochs, verbose=0, shuffle=False,
+                         callbacks=[_ProgressCallback(progress)])
+        self._forward = None
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        batch = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIDE, IMAGE_SIDE, 1)
+        probabilities = self._compiled_forward()(tf.constant(batch)).numpy().astype(np.float64)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)  # float32 softmax rows drift from 1
+
+    def _compiled_forward(self):  # noqa: ANN202 - a tf.function
+        if self._forward is None:
+            network = self.network
+            self._forward = tf.function(
+                lambda batch: network(batch, training=False),
+                input_signature=[tf.TensorSpec([None, IMAGE_SIDE, IMAGE_SIDE, 1], tf.float32)],
+            )
+        return self._forward
+
+    def save(self, directory: Path) -> None:
+        self.network.save(Path(directory) / self.filename)
+
+    @classmethod
+    def load(cls, directory: Path, params: CnnParams) -> CnnClassifier:
+        return cls(params, keras.models.load_model(Path(directory) / cls.filename, compile=False))
+
+
+class _ProgressCallback(keras.callbacks.Callback):
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        self.progress.advance(loss=float(logs.get("loss", math.nan)),
+                              val_accuracy=float(logs.get("val_accuracy", math.nan)))

@@ -1,0 +1,38 @@
+"""Random forest on deskewed pixels, grown in chunks so training can report progress."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from pipelines.config import SEED, ForestParams
+from pipelines.features import deskew_flatten
+from pipelines.models.base import SklearnDigitClassifier
+from pipelines.progress import Progress
+
+TREES_PER_STEP = 10
+
+
+class ForestClassifier(SklearnDigitClassifier):
+    """A random forest whose leaf size and tree count bound its file size and load time."""
+
+    name = "rf"
+    title = "Random forest"
+
+    def fit(self, images: np.ndarray, labels: np.ndarray, progress: Progress) -> None:
+        params: ForestParams = self.params
+        forest = RandomForestClassifier(
+            n_estimators=0, min_samples_leaf=params.min_samples_leaf, max_features=params.max_features,
+            n_jobs=-1, random_state=SEED, warm_start=True,
+        )
+        features = deskew_flatten(images)
+        progress.start(total=params.n_estimators, unit="tree")
+        while forest.n_estimators < params.n_estimators:
+            step = min(TREES_PER_STEP, params.n_estimators - forest.n_estimators)
+            forest.n_estimators += step
+            forest.fit(features, labels)
+            progress.advance(step)
+        forest.set_params(n_jobs=1, warm_start=False)  # one image at a time is faster without a worker pool
+        self.estimator = make_pipeline(FunctionTransformer(deskew_flatten), forest)

@@ -1,0 +1,46 @@
+"""Support vector machine: deskewed pixels, PCA, RBF kernel, calibrated probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.svm import SVC
+
+from pipelines.config import SEED, SvmParams
+from pipelines.features import deskew_flatten
+from pipelines.models.base import SklearnDigitClassifier
+from pipelines.progress import Progress
+
+
+class SvmClassifier(SklearnDigitClassifier):
+    """RBF SVC on the principal components of deskewed digits.
+
+    `SVC(probability=True)` is deprecated, so probabilities come from a
+    sigmoid calibration fitted on cross-validated decision values
+    (two folds), after which one SVC is refitted on all the data.
+    """
+
+    name = "svm"
+    title = "Support vector machine"
+
+    def fit(self, images: np.ndarray, labels: np.ndarray, progress: Progress) -> None:
+        params: SvmParams = self.params
+        svc_pipeline = make_pipeline(
+            FunctionTransformer(deskew_flatten),
+            PCA(n_components=params.pca_components, random_state=SEED),
+            SVC(kernel="rbf", C=params.C, gamma=params.gamma, random_state=SEED),
+        )
+        self.estimator = CalibratedClassifierCV(svc_pipeline, method="sigmoid", cv=params.calibration_folds,
+                                                ensemble=False)
+        progress.start(total=1, unit="fit")
+        progress.note(f"fitting {params.calibration_folds}-fold calibration and the final SVC")
+        self.estimator.fit(images.reshape(len(images), -1), labels)
+        progress.advance(support_vectors=int(self.support_vector_count))
+
+    @property
+    def support_vector_count(self) -> int:
+        svc = self.estimator.calibrated_classifiers_[0].estimator[-1]
+        return int(svc.n_support_.sum())

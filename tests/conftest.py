@@ -1,0 +1,54 @@
+"""Shared fixtures: the bundled sample, the canonical IDX folder, and one quick training run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines import config
+from pipelines.data import MnistData, load_sample
+from pipelines.registry import MODEL_NAMES
+from pipelines.train import train
+
+
+@pytest.fixture(scope="session")
+def sample() -> MnistData:
+    return load_sample()
+
+
+@pytest.fixture(scope="session")
+def shared_mnist_dir() -> Path:
+    if not (config.SHARED_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"the canonical MNIST files are not at {config.SHARED_MNIST_DIR}")
+    return config.SHARED_MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def trained_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All three models trained with the quick profile on the bundled sample, once per test session."""
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    _, failures = train(list(MODEL_NAMES), "quick", "sample", artifacts, show_bar=False)
+    assert not failures, failures
+    return artifacts
+
+
+@pytest.fixture
+def artifacts_copy(trained_artifacts: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained artifacts, for tests that damage them."""
+    copy = tmp_path / "artifacts"
+    shutil.copytree(trained_artifacts, copy)
+    return copy
+
+
+def drawn_digit(image: np.ndarray, canvas_side: int = 280, top: int = 60, left: int = 60, side: int = 160) -> np.ndarray:
+    """An MNIST digit blown up and placed on a black RGBA canvas, as the drawing component returns it."""
+    from PIL import Image
+
+    ink = Image.fromarray(image).resize((side, side), Image.Resampling.BILINEAR)
+    canvas = np.zeros((canvas_side, canvas_side, 4), dtype=np.uint8)
+    canvas[..., 3] = 255
+    canvas[top : top + side, left : left + side, :3] = np.asarray(ink)[..., None]
+    return canvas

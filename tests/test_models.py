@@ -1,0 +1,85 @@
+"""Model behaviour on real MNIST, through the public API, after a quick training on the sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from pipelines.data import MnistData
+from pipelines.preprocess import canvas_to_mnist
+from pipelines.registry import MODEL_NAMES, load_models
+
+from conftest import drawn_digit
+
+# The sample has 3,000 training images; even so each model must read clean test digits.
+MIN_SAMPLE_ACCURACY = 0.85
+
+
+@pytest.fixture(scope="module")
+def models(trained_artifacts: Path) -> dict:
+    return load_models(trained_artifacts)
+
+
+@pytest.fixture(scope="module")
+def test_images(sample: MnistData) -> np.ndarray:
+    return sample.test_images.astype(np.float32) / 255.0
+
+
+def test_all_three_models_load(models: dict) -> None:
+    assert set(models) == set(MODEL_NAMES)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_probabilities_are_rows_that_sum_to_one(models: dict, test_images: np.ndarray, name: str) -> None:
+    probabilities = models[name].predict_proba(test_images[:50])
+    assert probabilities.shape == (50, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
+    assert (probabilities >= 0).all()
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_clean_test_digits_are_recognised(models: dict, test_images: np.ndarray, sample: MnistData,
+                                          name: str) -> None:
+    predictions = models[name].predict_proba(test_images).argmax(axis=1)
+    assert (predictions == sample.test_labels).mean() >= MIN_SAMPLE_ACCURACY
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("shift", [(0, 1), (1, 0), (0, -1), (-1, 0)])
+def test_a_one_pixel_shift_keeps_the_label(models: dict, test_images: np.ndarray, name: str,
+                                           shift: tuple[int, int]) -> None:
+    shifted = np.stack([ndimage.shift(image, shift, order=0) for image in test_images])
+    before = models[name].predict_proba(test_images).argmax(axis=1)
+    after = models[name].predict_proba(shifted).argmax(axis=1)
+    assert (before == after).mean() >= 0.95
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_digit_drawn_anywhere_on_the_canvas_is_recognised(models: dict, sample: MnistData, name: str) -> None:
+    correct = []
+    for index in range(0, 200, 2):
+        canvas = drawn_digit(sample.test_images[index], top=10 + index % 90, left=100 - index % 80, side=150)
+        probabilities = models[name].predict_proba(canvas_to_mnist(canvas)[None])
+        correct.append(probabilities.argmax() == sample.test_labels[index])
+    assert np.mean(correct) >= MIN_SAMPLE_ACCURACY - 0.05
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_more_ink_of_the_digit_means_more_confidence(models: dict, test_images: np.ndarray, sample: MnistData,
+                                                    name: str) -> None:
+    """Direction: erasing half of a digit lowers the model's belief in the true label on average."""
+    labels = sample.test_labels[:200]
+    whole = models[name].predict_proba(test_images[:200])[np.arange(200), labels]
+    half = test_images[:200].copy()
+    half[:, 14:, :] = 0
+    halved = models[name].predict_proba(half)[np.arange(200), labels]
+    assert whole.mean() > halved.mean() + 0.1
+
+
+def test_metrics_are_the_stored_metrics(models: dict, trained_artifacts: Path) -> None:
+    for model in models.values():
+        assert model.metrics == model.run.metrics
+        assert 0.0 <= model.metrics["accuracy"] <= 1.0
