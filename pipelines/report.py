@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+from pipelines.store import atomic_write_bytes
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 
@@ -35,3 +38,21 @@ def text_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column] = SUMMA
     lines = ["  ".join(value.rjust(width) for value, width in zip(line, widths)) for line in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def update_markdown_section(path: Path, section: str, content: str) -> None:
+    """Replace (or append) one generated section of a Markdown file, leaving the rest as it is.
+
+    Sections are delimited by `<!-- begin NAME -->` and `<!-- end NAME -->`, so several
+    benchmark commands can each own a part of BENCHMARKS.md.
+    """
+    begin, end = f"<!-- begin {section} -->", f"<!-- end {section} -->"
+    block = f"{begin}\n{content.strip()}\n{end}"
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        after = rest.split(end, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    atomic_write_bytes(path, text.encode())
