@@ -35,8 +35,8 @@ class SvmParams:
     """Deskew, project on principal components, RBF SVC, then calibrate on cross-validated scores."""
 
     pca_components: int = 50
-    C: float = 5.0
-    gamma: float = 0.05
+    C: float = 10.0
+    gamma: float = 0.04
     calibration_folds: int = 2
 
 
@@ -53,16 +53,17 @@ class ForestParams:
 class CnnParams:
     """A small VGG-style convnet trained with augmentation and a one-cycle schedule."""
 
-    epochs: int = 15
+    epochs: int = 16
     batch_size: int = 128
     peak_learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
     validation_fraction: float = 0.05
     filters: tuple[int, int, int] = (32, 64, 128)
-    dropout: float = 0.3
-    rotation_degrees: float = 12.0
-    shift_fraction: float = 0.12
-    zoom_fraction: float = 0.15
-    thickness_probability: float = 0.3
+    dropout: float = 0.25
+    rotation_degrees: float = 10.0
+    shift_fraction: float = 0.08
+    zoom_fraction: float = 0.1
+    thickness_probability: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ PROFILES: dict[str, Profile] = {
         train_limit=10_000,
         svm=SvmParams(pca_components=40),
         rf=ForestParams(n_estimators=60),
-        cnn=CnnParams(epochs=4, filters=(16, 32, 64)),
+        cnn=CnnParams(epochs=6),
     ),
     "full": Profile(name="full", train_limit=None),
 }

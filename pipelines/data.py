@@ -13,6 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.error import HTTPError
 
 import numpy as np
 
@@ -142,6 +143,8 @@ def load_openml(data_home: Path | str | None = None, test_rows: int = config.OPE
             as_frame=False, return_X_y=True, parser="liac-arff",
         )
     except Exception as error:  # network and server errors come in many types (URLError, HTTPError, OSError, ...)
+        if isinstance(error, HTTPError):
+            error.close()  # its connection would otherwise stay open as long as the exception lives
         raise DataSourceError(
             f"OpenML ({config.OPENML_NAME}) could not be fetched: {error}. "
             "Offline, use the IDX files (--data idx:DIR, e.g. idx:../shared/mnist) "
@@ -149,6 +152,8 @@ def load_openml(data_home: Path | str | None = None, test_rows: int = config.OPE
         ) from error
     images = np.asarray(features, dtype=np.uint8).reshape(-1, config.IMAGE_SIDE, config.IMAGE_SIDE)
     labels = np.asarray(target).astype(np.int64)
+    if not 0 < test_rows < len(labels):
+        raise DataSourceError(f"OpenML: {len(labels)} rows, cannot hold out {test_rows} for testing")
     split = len(labels) - test_rows
     return _validated(
         MnistData(images[:split], labels[:split], images[split:], labels[split:], source="openml"), "OpenML"

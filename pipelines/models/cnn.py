@@ -96,8 +96,8 @@ class CnnClassifier(DigitClassifier):
             warmup_target=params.peak_learning_rate, warmup_steps=warmup,
         )
         self.network = build_network(params)
-        self.network.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
-                             metrics=["accuracy"])
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=params.weight_decay)
+        self.network.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         progress.start(total=params.epochs, unit="epoch")
         self.network.fit(training, validation_data=validation, epochs=params.epochs, verbose=0, shuffle=False,
                          callbacks=[_ProgressCallback(progress)])

@@ -1,0 +1,91 @@
+"""Everything the dashboard shows, loaded once: the models, their test-set answers and the data behind them.
+
+The dashboard keeps one `Arena` per set of runs on disk; `runs_signature`
+changes whenever a training run lands, which is how a new model replaces the
+old one without restarting the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.analysis import shared_dataset
+from pipelines.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
+from pipelines.store import ArtifactError, ArtifactStore
+
+
+def runs_signature(artifacts_dir: Path | str, names: tuple[str, ...] = MODEL_NAMES) -> tuple[str, ...]:
+    """The newest run id of each model on disk (cheap: a directory listing), `-` for none."""
+    store = ArtifactStore(artifacts_dir)
+    signature = []
+    for name in names:
+        runs_dir = store.runs_dir(name)
+        ids = sorted(p.name for p in runs_dir.iterdir() if not p.name.startswith(".")) if runs_dir.is_dir() else []
+        signature.append(f"{name}:{ids[-1] if ids else '-'}")
+    return tuple(signature)
+
+
+@dataclass
+class Arena:
+    """The loaded models with their stored test results, and problems found on the way."""
+
+    artifacts_dir: Path
+    report: LoadReport
+    datasets: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    dataset_errors: dict[str, str] = field(default_factory=dict)
+    test_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def models(self) -> dict[str, LoadedModel]:
+        return self.report.models
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return self.report.errors
+
+    def fingerprint(self, name: str) -> str:
+        return self.models[name].manifest["data"]["fingerprint"]
+
+    def dataset(self, name: str) -> dict[str, np.ndarray] | None:
+        """The test images and training-set summary a model was evaluated on, if they could be read."""
+        return self.datasets.get(self.fingerprint(name))
+
+    def fallback_reasons(self) -> dict[str, str]:
+        """Models trained on the bundled sample because OpenML could not be reached, and why."""
+        return {name: reason for name, m in self.models.items() if (reason := m.manifest["data"].get("fallback_reason"))}
+
+    def comparable(self) -> tuple[dict[str, np.ndarray] | None, list[str]]:
+        """The dataset most models share and the models evaluated on it, for per-image comparisons."""
+        usable = {name: self.fingerprint(name) for name in self.models
+                  if name in self.test_probabilities and self.dataset(name) is not None}
+        fingerprint, names = shared_dataset(usable)
+        return (self.datasets[fingerprint] if fingerprint else None), names
+
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        return {name: m.metrics for name, m in self.models.items()}
+
+    def manifests(self) -> dict[str, dict[str, Any]]:
+        return {name: m.manifest for name, m in self.models.items()}
+
+
+def load_arena(artifacts_dir: Path | str) -> Arena:
+    """Load every model that loads, the datasets they were evaluated on and their test-set probabilities."""
+    artifacts_dir = Path(artifacts_dir)
+    arena = Arena(artifacts_dir, load_report(artifacts_dir))
+    store = ArtifactStore(artifacts_dir)
+    for name, model in list(arena.models.items()):
+        fingerprint = arena.fingerprint(name)
+        if fingerprint not in arena.datasets and fingerprint not in arena.dataset_errors:
+            try:
+                arena.datasets[fingerprint] = store.load_dataset(fingerprint)
+            except ArtifactError as error:
+                arena.dataset_errors[fingerprint] = str(error)
+        try:
+            arena.test_probabilities[name] = model.test_proba()
+        except (OSError, ValueError) as error:
+            arena.dataset_errors[f"{name} test probabilities"] = f"{model.run.path}: {error}"
+    return arena

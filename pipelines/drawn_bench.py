@@ -1,0 +1,224 @@
+"""Score every model on the drawn-digit benchmark, through the canvas front end and through a naive one.
+
+    python -m pipelines.drawn_bench --artifacts artifacts --data idx:../shared/mnist [--count 1000]
+
+The canvases (pipelines/drawn.py) are MNIST test digits redrawn as pen strokes
+at random sizes, positions, slants and pen widths. Each model reads them once
+through `canvas_to_mnist` (crop, fit in 20×20, centre by mass) and once with
+the whole canvas squashed to 28×28, so the table shows what the front end buys.
+The result replaces the `drawn-digits` section of BENCHMARKS.md, and a contact
+sheet of the first canvases is saved so readers can see what was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines import config
+from pipelines.data import DataSourceError, add_data_argument, load_data
+from pipelines.drawn import DRAWN, DrawnConfig, contact_sheet, iter_drawn_digits
+from pipelines.preprocess import canvas_to_mnist, naive_resize
+from pipelines.registry import LoadedModel, load_models
+from pipelines.report import Column, markdown_table, text_table, update_markdown_section
+
+logger = logging.getLogger("pipelines.drawn_bench")
+
+SECTION = "drawn-digits"
+SHEET_PATH = config.PROJECT_ROOT / "docs" / "drawn-digits.png"
+NO_DIGIT = -1
+"""The prediction recorded when the front end finds nothing drawn: always wrong."""
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Size of the run and of its contact sheet, and the bands the accuracy is broken down by."""
+
+    count: int = 1000
+    seed: int = config.SEED
+    sheet_count: int = 40
+    sheet_columns: int = 8
+    sheet_thumbnail: int = 112
+    sheet_gap: int = 4
+    pen_bands: tuple[float, ...] = (8.0, 12.0, 16.0, 20.0, 25.0, 30.0)  # pixels at 280 px
+    height_bands: tuple[float, ...] = (0.25, 0.4, 0.55, 0.7, 0.9)  # share of the canvas side
+
+
+@dataclass
+class FrontEnds:
+    """The benchmark as the models see it: both front ends' 28×28 images, plus how each canvas was drawn."""
+
+    canvas: list[np.ndarray] = field(default_factory=list)
+    naive: list[np.ndarray] = field(default_factory=list)
+    found: list[bool] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    pen_widths: list[float] = field(default_factory=list)
+    heights: list[float] = field(default_factory=list)
+
+
+def prepare(images: np.ndarray, labels: np.ndarray, settings: BenchSettings, drawn: DrawnConfig,
+            sheet_path: Path | None) -> FrontEnds:
+    """Draw the set chunk by chunk, keeping only the 28×28 images; save the contact sheet from the first chunk."""
+    result = FrontEnds()
+    blank = np.zeros((config.IMAGE_SIDE, config.IMAGE_SIDE), dtype=np.float32)
+    for batch in iter_drawn_digits(images, labels, settings.count, settings.seed, drawn):
+        if sheet_path is not None and not result.labels:
+            save_sheet(batch.canvases[: settings.sheet_count], settings, sheet_path)
+        for canvas in batch.canvases:
+            digit = canvas_to_mnist(canvas)
+            result.found.append(digit is not None)
+            result.canvas.append(blank if digit is None else digit)
+            result.naive.append(naive_resize(canvas))
+        result.labels.extend(int(label) for label in batch.labels)
+        result.pen_widths.extend(style.pen_width for style in batch.styles)
+        result.heights.extend(style.height_fraction for style in batch.styles)
+    return result
+
+
+def save_sheet(canvases: np.ndarray, settings: BenchSettings, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    contact_sheet(canvases, settings.sheet_columns, settings.sheet_thumbnail, settings.sheet_gap).save(path, optimize=True)
+    logger.info("contact sheet of %d canvases: %s", len(canvases), path)
+
+
+def predictions(model: LoadedModel, images: list[np.ndarray], found: np.ndarray) -> np.ndarray:
+    """The model's digit for every image, NO_DIGIT where the front end found nothing drawn."""
+    predicted = model.predict_proba(np.stack(images)).argmax(axis=1)
+    return np.where(found, predicted, NO_DIGIT)
+
+
+def score(models: dict[str, LoadedModel], fronts: FrontEnds) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """One row per model (both accuracies, the gain, canvases with no digit found) and its per-canvas hits."""
+    labels = np.array(fronts.labels)
+    found = np.array(fronts.found)
+    rows, hits = [], {}
+    for name, model in models.items():
+        hits[name] = predictions(model, fronts.canvas, found) == labels
+        naive = float((predictions(model, fronts.naive, np.ones_like(found)) == labels).mean())
+        rows.append({
+            "model": name, "trained": f"{model.metrics.get('profile', '?')}, {model.metrics.get('n_train', 0):,}",
+            "run": model.run.run_id, "canvas_accuracy": float(hits[name].mean()), "naive_accuracy": naive,
+            "gain": float(hits[name].mean()) - naive, "not_found": int((~found).sum()),
+        })
+    return rows, hits
+
+
+RESULT_COLUMNS: list[Column] = [
+    ("model", lambda row: row["model"]),
+    ("trained (profile, images)", lambda row: row["trained"]),
+    ("canvas_to_mnist", lambda row: f"{row['canvas_accuracy']:.1%}"),
+    ("naive resize", lambda row: f"{row['naive_accuracy']:.1%}"),
+    ("gain", lambda row: f"{row['gain'] * 100:+.1f} pt"),
+    ("no digit found", lambda row: str(row["not_found"])),
+]
+
+
+def band_rows(values: Sequence[float], edges: Sequence[float], hits: dict[str, np.ndarray],
+              label: Callable[[float, float], str]) -> list[dict[str, Any]]:
+    """canvas_to_mnist accuracy of each model within each band of a drawing parameter (pen width, size)."""
+    values = np.asarray(values)
+    rows = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        members = (values >= low) & (values <= high if high == edges[-1] else values < high)
+        row: dict[str, Any] = {"band": label(low, high), "n": int(members.sum())}
+        row.update({name: float(hit[members].mean()) if members.any() else float("nan") for name, hit in hits.items()})
+        rows.append(row)
+    return rows
+
+
+def band_columns(title: str, names: Sequence[str]) -> list[Column]:
+    def accuracy(name: str) -> Callable[[dict[str, Any]], str]:
+        return lambda row: f"{row[name]:.1%}"
+    return [(title, lambda row: row["band"]), ("n", lambda row: str(row["n"]))] + [
+        (name, accuracy(name)) for name in names]
+
+
+def machine() -> str:
+    return f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def markdown_report(rows: list[dict[str, Any]], pen: list[dict[str, Any]], size: list[dict[str, Any]],
+                    names: Sequence[str], command: str, source: str, settings: BenchSettings,
+                    drawn: DrawnConfig, sheet: Path | None) -> str:
+    """The BENCHMARKS.md section: what was measured, where, with what, and the tables."""
+    sheet_note = f" A sample: [{sheet.name}]({os.path.relpath(sheet, config.PROJECT_ROOT)})." if sheet else ""
+    return "\n".join([
+        "## Drawn digits: canvas front end against a naive resize",
+        "",
+        f"{settings.count:,} MNIST **test** digits, skeletonised and redrawn as pen strokes on a "
+        f"{drawn.canvas_side}×{drawn.canvas_side} black canvas with white anti-aliased ink (`pipelines/drawn.py`): "
+        f"ink height {drawn.height_fraction[0]:.0%}–{drawn.height_fraction[1]:.0%} of the canvas, "
+        f"rotation ±{drawn.rotation_degrees:g}°, slant ±{drawn.slant_degrees:g}°, pen {drawn.pen_width[0]:g}–"
+        f"{drawn.pen_width[1]:g} px (at most {drawn.max_pen_to_height:.0%} of the digit's height), "
+        f"anywhere on the canvas; labels balanced, seed {settings.seed}. Evaluation only, never trained on."
+        f"{sheet_note} A canvas where `canvas_to_mnist` finds no digit counts as an error.",
+        "",
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {machine()}",
+        f"- data: `{source}`",
+        f"- command: `{command}`",
+        "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
+        "",
+        markdown_table(rows, RESULT_COLUMNS),
+        "",
+        "`canvas_to_mnist` accuracy by pen width (px at 280 px) and by ink height (share of the canvas):",
+        "",
+        markdown_table(pen, band_columns("pen width", names)),
+        "",
+        markdown_table(size, band_columns("ink height", names)),
+    ])
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    settings = BenchSettings(count=args.count, seed=args.seed)
+    data = load_data(args.data)
+    models = load_models(args.artifacts)
+    if not models:
+        logger.error("no model could be loaded from %s: train first (python -m pipelines.train)", args.artifacts)
+        return 1
+    logger.info("drawing %d digits from %s", settings.count, data.source)
+    fronts = prepare(data.test_images, data.test_labels, settings, DRAWN, args.sheet)
+    rows, hits = score(models, fronts)
+    names = list(hits)
+    pen = band_rows(fronts.pen_widths, settings.pen_bands, hits, lambda low, high: f"{low:g}–{high:g}")
+    size = band_rows(fronts.heights, settings.height_bands, hits, lambda low, high: f"{low:.0%}–{high:.0%}")
+    print("\n" + text_table(rows, RESULT_COLUMNS) + "\n\n" + text_table(pen, band_columns("pen width", names))
+          + "\n\n" + text_table(size, band_columns("ink height", names)))
+    command = "python -m pipelines.drawn_bench " + shlex.join(argv)
+    update_markdown_section(args.out, SECTION, markdown_report(rows, pen, size, names, command, data.source,
+                                                               settings, DRAWN, args.sheet))
+    logger.info("wrote the %s section of %s", SECTION, args.out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
+    add_data_argument(parser)
+    parser.add_argument("--count", type=int, default=BenchSettings.count, help="canvases to draw (balanced labels)")
+    parser.add_argument("--seed", type=int, default=BenchSettings.seed)
+    parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
+    parser.add_argument("--sheet", type=Path, default=SHEET_PATH, help="PNG contact sheet of the first canvases")
+    args = parser.parse_args(argv)
+    config.configure_logging()
+    try:
+        return run(args, argv)
+    except DataSourceError as error:
+        logger.error("%s", error)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
