@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import platform
 import resource
 import sys
 import time
@@ -29,7 +27,8 @@ from pipelines import config
 from pipelines.data import add_data_argument, load_data
 from pipelines.evaluate import single_image_latency_ms
 from pipelines.registry import MODEL_NAMES, load_model
-from pipelines.report import SUMMARY_COLUMNS, markdown_table, text_table, update_markdown_section
+from pipelines.report import (SUMMARY_COLUMNS, machine_description, markdown_table, text_table,
+                              update_markdown_section)
 from pipelines.store import ArtifactStore
 
 BENCH_COLUMNS = [
@@ -59,10 +58,6 @@ def _measure_loaded(name: str, store: ArtifactStore, test_images: np.ndarray) ->
     model = load_model(name, store)
     load_seconds = time.perf_counter() - started
     return {"load_seconds": load_seconds, "loaded_latency_ms": single_image_latency_ms(model, test_images)}
-
-
-def machine_description() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
 
 
 def main(argv: list[str] | None = None) -> int:

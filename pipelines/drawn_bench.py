@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -28,10 +27,10 @@ import numpy as np
 
 from pipelines import config
 from pipelines.data import DataSourceError, add_data_argument, load_data
-from pipelines.drawn import DRAWN, DrawnConfig, contact_sheet, iter_drawn_digits
-from pipelines.preprocess import canvas_to_mnist, naive_resize
+from pipelines.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
+from pipelines.preprocess import FRONT_END, canvas_to_mnist, naive_resize
 from pipelines.registry import LoadedModel, load_models
-from pipelines.report import Column, markdown_table, text_table, update_markdown_section
+from pipelines.report import Column, machine_description, markdown_table, text_table, update_markdown_section
 
 logger = logging.getLogger("pipelines.drawn_bench")
 
@@ -42,8 +41,34 @@ NO_DIGIT = -1
 
 
 @dataclass(frozen=True)
+class Breakdown:
+    """A drawing parameter the canvas_to_mnist accuracy is broken down by, and the bands it is cut into."""
+
+    title: str
+    value: Callable[[StrokeStyle], float]
+    edges: tuple[float, ...]
+
+
+def stroke_after_front_end(style: StrokeStyle) -> float:
+    """About how many pixels wide the pen is once the front end fits the digit's height into its 20-px box.
+
+    MNIST strokes are about 2–3.5 px there; much thinner or thicker is what a
+    model has not seen. (Exact for digits taller than wide, an overestimate otherwise.)
+    """
+    return FRONT_END.box_side * style.pen_width / (style.height_fraction * DRAWN.canvas_side)
+
+
+BREAKDOWNS: tuple[Breakdown, ...] = (
+    Breakdown("stroke px after the front end", stroke_after_front_end, (0.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)),
+    Breakdown("pen width px", lambda style: style.pen_width, (8.0, 12.0, 16.0, 20.0, 25.0, 30.0)),
+    Breakdown("rotation, absolute degrees", lambda style: abs(style.rotation_degrees),
+              (0.0, 5.0, 10.0, 15.0, 20.0, 25.0)),
+)
+
+
+@dataclass(frozen=True)
 class BenchSettings:
-    """Size of the run and of its contact sheet, and the bands the accuracy is broken down by."""
+    """Size of the run and of its contact sheet, and the drawing parameters the accuracy is broken down by."""
 
     count: int = 1000
     seed: int = config.SEED
@@ -51,8 +76,7 @@ class BenchSettings:
     sheet_columns: int = 8
     sheet_thumbnail: int = 112
     sheet_gap: int = 4
-    pen_bands: tuple[float, ...] = (8.0, 12.0, 16.0, 20.0, 25.0, 30.0)  # pixels at 280 px
-    height_bands: tuple[float, ...] = (0.25, 0.4, 0.55, 0.7, 0.9)  # share of the canvas side
+    breakdowns: tuple[Breakdown, ...] = BREAKDOWNS
 
 
 @dataclass
@@ -63,8 +87,7 @@ class FrontEnds:
     naive: list[np.ndarray] = field(default_factory=list)
     found: list[bool] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
-    pen_widths: list[float] = field(default_factory=list)
-    heights: list[float] = field(default_factory=list)
+    styles: list[StrokeStyle] = field(default_factory=list)
 
 
 def prepare(images: np.ndarray, labels: np.ndarray, settings: BenchSettings, drawn: DrawnConfig,
@@ -81,14 +104,15 @@ def prepare(images: np.ndarray, labels: np.ndarray, settings: BenchSettings, dra
             result.canvas.append(blank if digit is None else digit)
             result.naive.append(naive_resize(canvas))
         result.labels.extend(int(label) for label in batch.labels)
-        result.pen_widths.extend(style.pen_width for style in batch.styles)
-        result.heights.extend(style.height_fraction for style in batch.styles)
+        result.styles.extend(batch.styles)
     return result
 
 
 def save_sheet(canvases: np.ndarray, settings: BenchSettings, path: Path) -> None:
+    """A PNG of the first canvases, so readers of BENCHMARKS.md can see what the models were given."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    contact_sheet(canvases, settings.sheet_columns, settings.sheet_thumbnail, settings.sheet_gap).save(path, optimize=True)
+    sheet = contact_sheet(canvases, settings.sheet_columns, settings.sheet_thumbnail, settings.sheet_gap)
+    sheet.save(path, optimize=True)
     logger.info("contact sheet of %d canvases: %s", len(canvases), path)
 
 
@@ -124,33 +148,38 @@ RESULT_COLUMNS: list[Column] = [
 ]
 
 
-def band_rows(values: Sequence[float], edges: Sequence[float], hits: dict[str, np.ndarray],
-              label: Callable[[float, float], str]) -> list[dict[str, Any]]:
-    """canvas_to_mnist accuracy of each model within each band of a drawing parameter (pen width, size)."""
-    values = np.asarray(values)
+def band_rows(breakdown: Breakdown, styles: Sequence[StrokeStyle], hits: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """canvas_to_mnist accuracy of each model within each band of one drawing parameter."""
+    values = np.array([breakdown.value(style) for style in styles])
+    edges = breakdown.edges
     rows = []
     for low, high in zip(edges[:-1], edges[1:]):
         members = (values >= low) & (values <= high if high == edges[-1] else values < high)
-        row: dict[str, Any] = {"band": label(low, high), "n": int(members.sum())}
+        row: dict[str, Any] = {"band": f"{low:g}–{high:g}", "n": int(members.sum())}
         row.update({name: float(hit[members].mean()) if members.any() else float("nan") for name, hit in hits.items()})
         rows.append(row)
     return rows
 
 
 def band_columns(title: str, names: Sequence[str]) -> list[Column]:
+    """The band, its size, then one accuracy column per model."""
     def accuracy(name: str) -> Callable[[dict[str, Any]], str]:
         return lambda row: f"{row[name]:.1%}"
     return [(title, lambda row: row["band"]), ("n", lambda row: str(row["n"]))] + [
         (name, accuracy(name)) for name in names]
 
 
-def machine() -> str:
-    return f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+Breakdowns = list[tuple[Breakdown, list[dict[str, Any]]]]
 
 
-def markdown_report(rows: list[dict[str, Any]], pen: list[dict[str, Any]], size: list[dict[str, Any]],
-                    names: Sequence[str], command: str, source: str, settings: BenchSettings,
-                    drawn: DrawnConfig, sheet: Path | None) -> str:
+def breakdown_tables(breakdowns: Breakdowns, names: Sequence[str],
+                     table: Callable[[Sequence[dict[str, Any]], Sequence[Column]], str]) -> list[str]:
+    """One table per breakdown, as Markdown or as plain text."""
+    return [table(rows, band_columns(breakdown.title, names)) for breakdown, rows in breakdowns]
+
+
+def markdown_report(rows: list[dict[str, Any]], breakdowns: Breakdowns, names: Sequence[str], command: str,
+                    source: str, settings: BenchSettings, drawn: DrawnConfig, sheet: Path | None) -> str:
     """The BENCHMARKS.md section: what was measured, where, with what, and the tables."""
     sheet_note = f" A sample: [{sheet.name}]({os.path.relpath(sheet, config.PROJECT_ROOT)})." if sheet else ""
     return "\n".join([
@@ -165,18 +194,16 @@ def markdown_report(rows: list[dict[str, Any]], pen: list[dict[str, Any]], size:
         f"{sheet_note} A canvas where `canvas_to_mnist` finds no digit counts as an error.",
         "",
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {machine()}",
+        f"- machine: {machine_description()}",
         f"- data: `{source}`",
         f"- command: `{command}`",
         "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
         "",
         markdown_table(rows, RESULT_COLUMNS),
         "",
-        "`canvas_to_mnist` accuracy by pen width (px at 280 px) and by ink height (share of the canvas):",
-        "",
-        markdown_table(pen, band_columns("pen width", names)),
-        "",
-        markdown_table(size, band_columns("ink height", names)),
+        "`canvas_to_mnist` accuracy by the stroke width the models receive (pen width × 20 / ink height; "
+        "MNIST's is about 2–3.5 px), by pen width on the canvas and by rotation:",
+        *(f"\n{table}" for table in breakdown_tables(breakdowns, names, markdown_table)),
     ])
 
 
@@ -191,12 +218,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     fronts = prepare(data.test_images, data.test_labels, settings, DRAWN, args.sheet)
     rows, hits = score(models, fronts)
     names = list(hits)
-    pen = band_rows(fronts.pen_widths, settings.pen_bands, hits, lambda low, high: f"{low:g}–{high:g}")
-    size = band_rows(fronts.heights, settings.height_bands, hits, lambda low, high: f"{low:.0%}–{high:.0%}")
-    print("\n" + text_table(rows, RESULT_COLUMNS) + "\n\n" + text_table(pen, band_columns("pen width", names))
-          + "\n\n" + text_table(size, band_columns("ink height", names)))
+    breakdowns = [(breakdown, band_rows(breakdown, fronts.styles, hits)) for breakdown in settings.breakdowns]
+    print("\n\n".join(["", text_table(rows, RESULT_COLUMNS), *breakdown_tables(breakdowns, names, text_table)]))
     command = "python -m pipelines.drawn_bench " + shlex.join(argv)
-    update_markdown_section(args.out, SECTION, markdown_report(rows, pen, size, names, command, data.source,
+    update_markdown_section(args.out, SECTION, markdown_report(rows, breakdowns, names, command, data.source,
                                                                settings, DRAWN, args.sheet))
     logger.info("wrote the %s section of %s", SECTION, args.out)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,12 @@ SUMMARY_COLUMNS: list[Column] = [
     ("images/s", lambda row: f"{row['throughput_per_second']:,.0f}"),
     ("artifact MB", lambda row: f"{row['artifact_bytes'] / 1e6:.1f}"),
 ]
+
+
+def machine_description() -> str:
+    """Where the figures were measured."""
+    return (f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}")
 
 
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column] = SUMMARY_COLUMNS) -> str:

@@ -123,7 +123,7 @@ def noise(images: np.ndarray, sigma: float, rng: np.random.Generator, config: Ro
 
 
 def occlusion(images: np.ndarray, width: float, rng: np.random.Generator, config: RobustnessConfig) -> np.ndarray:
-    """A black bar `width` pixels wide across each image, horizontal or vertical, centred on a row or column with ink."""
+    """A black bar `width` pixels wide across each image, horizontal or vertical, centred where there is ink."""
     covered = images.astype(np.float32).copy()
     half = int(round(width)) // 2
     for image in covered:
@@ -133,7 +133,7 @@ def occlusion(images: np.ndarray, width: float, rng: np.random.Generator, config
         start = max(0, centre - half)
         band = slice(start, start + int(round(width)))
         if axis == 0:
-            image[band, :] = 0.5
+            image[band, :] = 0.0
         else:
             image[:, band] = 0.0
     return covered

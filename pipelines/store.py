@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 METRICS = "metrics.json"
 TEST_PROBA = "test_proba.npy"
+ROBUSTNESS = "robustness.json"
 RUNS = "runs"
 STAGING_PREFIX = ".staging-"
 DATASETS = "datasets"
@@ -100,6 +101,10 @@ class Run:
 
     def test_proba(self) -> np.ndarray:
         return np.load(self.path / TEST_PROBA)
+
+    def robustness(self) -> dict[str, Any]:
+        """Accuracy curves under perturbations (see pipelines.robustness)."""
+        return read_json(self.path / ROBUSTNESS)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from pipelines.evaluate import evaluate
 from pipelines.progress import Progress
 from pipelines.registry import MODEL_NAMES, library_versions, model_class
 from pipelines.report import text_table
-from pipelines.store import METRICS, TEST_PROBA, ArtifactStore, atomic_write_json
+from pipelines.robustness import robustness_curves
+from pipelines.store import METRICS, ROBUSTNESS, TEST_PROBA, ArtifactStore, atomic_write_json
 
 logger = logging.getLogger("pipelines.train")
 
@@ -76,6 +77,8 @@ def train_one(name: str, data: MnistData, profile: config.Profile, store: Artifa
                        data_source=data.source, fallback_reason=data.fallback_reason)
         np.save(staging / TEST_PROBA, test_proba)
         atomic_write_json(staging / METRICS, metrics)
+        progress.note("robustness curves")
+        atomic_write_json(staging / ROBUSTNESS, robustness_curves(classifier, test_images, data.test_labels))
         manifest["finished_at"] = now_iso()
     progress.close()
     return metrics

@@ -31,7 +31,10 @@ def test_quick_training_produces_complete_loadable_runs(trained_artifacts: Path)
         assert manifest["data"]["fingerprint"] == store.runs("svm")[0].manifest["data"]["fingerprint"]
         assert {"python", "numpy", "scikit-learn"} <= set(manifest["versions"])
         assert manifest["started_at"] <= manifest["finished_at"]
-        assert set(manifest["files"]) >= {"metrics.json", "test_proba.npy"}
+        assert set(manifest["files"]) >= {"metrics.json", "test_proba.npy", "robustness.json"}
+        curves = run.robustness()["perturbations"]
+        assert set(curves) == {"rotation", "shift", "scale", "thickness", "noise", "occlusion"}
+        assert curves["rotation"]["accuracy"][0] > curves["rotation"]["accuracy"][-1]
     dataset = store.load_dataset(store.runs("svm")[0].manifest["data"]["fingerprint"])
     assert dataset["test_images"].shape == (1000, 28, 28)
     assert dataset["train_counts"].tolist() == [300] * 10
