@@ -36,7 +36,8 @@ LITERATURE: tuple[Reference, ...] = (
     Reference("K-nearest neighbours, Euclidean (L2)", 5.0, f"LeCun et al. 1998, in {LECUN_TABLE}"),
     Reference("SVM, Gaussian kernel", 1.4, LECUN_TABLE),
     Reference("LeNet-5 convolutional network", 0.95, f"LeCun et al. 1998, in {LECUN_TABLE}"),
-    Reference("Committee of 35 convolutional networks", 0.23, f"Cireșan, Meier & Schmidhuber, CVPR 2012, in {LECUN_TABLE}"),
+    Reference("Committee of 35 convolutional networks", 0.23,
+              f"Cireșan, Meier & Schmidhuber, CVPR 2012, in {LECUN_TABLE}"),
 )
 """Trained on all 60,000 training images and measured on the 10,000 test images."""
 
@@ -110,9 +111,11 @@ def plain_reading(board: pd.DataFrame, n_test: int | None = None) -> list[str]:
     if len(board) > 1:
         worst = board.loc[board["accuracy"].idxmin()]
         gap = leader["accuracy"] - worst["accuracy"]
+        variance = sum(acc * (1 - acc) for acc in (leader["accuracy"], worst["accuracy"]))
+        noise = 2 * np.sqrt(variance / n_test) if n_test else 0.0  # two standard errors of the difference
         sentences.append(f"The gap to the least accurate, the {worst['title']}, is {gap:.1%} of the test set"
-                         + (" — small enough that a different sample of test digits could change the order."
-                            if n_test and gap < 2 * np.sqrt(0.25 / n_test) else "."))
+                         + (" — within what a different sample of test digits could change." if gap < noise
+                            else ", more than test-set luck explains." if n_test else "."))
     calibrated = board.loc[best["ece"]]
     sentences.append(f"The {calibrated['title']} has the most trustworthy confidence (calibration error "
                      f"{calibrated['ece']:.3f}): when it says 90 %, it is right about 90 % of the time.")

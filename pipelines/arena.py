@@ -56,7 +56,8 @@ class Arena:
 
     def fallback_reasons(self) -> dict[str, str]:
         """Models trained on the bundled sample because OpenML could not be reached, and why."""
-        return {name: reason for name, m in self.models.items() if (reason := m.manifest["data"].get("fallback_reason"))}
+        reasons = {name: m.manifest["data"].get("fallback_reason") for name, m in self.models.items()}
+        return {name: reason for name, reason in reasons.items() if reason}
 
     def comparable(self) -> tuple[dict[str, np.ndarray] | None, list[str]]:
         """The dataset most models share and the models evaluated on it, for per-image comparisons."""

@@ -41,7 +41,7 @@ class DashboardSettings:
     job_poll_seconds: float = 1.5
     quick_profile: str = config.DEFAULT_PROFILE
     chart_height: int = 320
-    probability_chart_height: int = 170
+    probability_chart_height: int = 110
     seed: int = config.SEED
 
     @property

@@ -36,14 +36,16 @@ def read_upload(payload: bytes, max_bytes: int, max_pixels: int) -> np.ndarray:
             image = Image.open(io.BytesIO(payload))
             width, height = image.size
             if width * height > max_pixels:
-                raise UploadError(f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels.")
+                raise UploadError(f"The image is {width}×{height} pixels; "
+                                  f"the limit is {max_pixels / 1e6:.0f} megapixels.")
             image.load()
             image = ImageOps.exif_transpose(image)
             gray = image.convert("L")
     except UploadError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise UploadError(f"This file is not an image that can be read (PNG, JPEG, BMP, GIF, WebP or TIFF): {error}") from error
+        raise UploadError("This file is not an image that can be read (PNG, JPEG, BMP, GIF, WebP or TIFF): "
+                          f"{error}") from error
     except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt files fail in the decoder
         raise UploadError(f"The image is damaged or truncated and cannot be read ({error}).") from error
     return np.asarray(gray, dtype=np.uint8)

@@ -30,6 +30,9 @@ SPEC = "job.json"
 LOG = "train.log"
 EVENTS = "progress.jsonl"
 EXIT_CODE = "exit_code"
+CHILD_PID = "child_pid"
+EVENT_FIELDS = frozenset({"time", "model", "done", "total", "stage", "unit", "message"})
+"""What every progress event carries; anything else is a detail (loss, accuracy, ...)."""
 INTERRUPTED = 130
 EVENTS_PLACEHOLDER = "{events}"
 """Stands in a command for the job's own progress file, which the runner substitutes."""
@@ -165,7 +168,7 @@ def job_status(job: Job, tail_lines: int = 40) -> JobStatus:
     for pid, child in list(_children.items()):
         if child.poll() is not None:
             del _children[pid]
-    returncode = _read_exit_code(job.directory / EXIT_CODE)
+    returncode = _read_int(job.directory / EXIT_CODE)
     if returncode is not None:
         state: JobState = "succeeded" if returncode == 0 else "failed"
     elif job.pid is not None and _alive(job.pid):
@@ -179,12 +182,24 @@ def job_status(job: Job, tail_lines: int = 40) -> JobStatus:
                      _tail(job.log_path, tail_lines), finished_at - job.spec.get("started", finished_at))
 
 
-def stop_job(job: Job) -> bool:
-    """Interrupt a running job (training discards unfinished runs); False when it was not running."""
+def stop_job(job: Job, wait_seconds: float = 10.0) -> bool:
+    """Interrupt a running job's command (training then discards unfinished runs); False when it was not running.
+
+    The interrupt goes to the command, not to the runner, so the runner still
+    records how the command ended. A job stopped before its command started
+    is killed outright and recorded as interrupted.
+    """
     if job.pid is None or not _alive(job.pid):
         return False
+    deadline = time.monotonic() + wait_seconds
+    while (child := _read_int(job.directory / CHILD_PID)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     try:
-        os.killpg(job.pid, signal.SIGINT)
+        if child is not None:
+            os.kill(child, signal.SIGINT)
+        else:
+            os.killpg(job.pid, signal.SIGKILL)
+            atomic_write_bytes(job.directory / EXIT_CODE, f"{INTERRUPTED}\n".encode())
     except ProcessLookupError:
         return False
     return True
@@ -197,7 +212,7 @@ def model_progress(events: list[dict[str, Any]]) -> dict[str, ModelProgress]:
         name = event.get("model", "?")
         current = progress.get(name, ModelProgress())
         stage = event.get("stage", "step")
-        details = {k: v for k, v in event.items() if k not in {"time", "model", "done", "total", "stage", "unit", "message"}}
+        details = {k: v for k, v in event.items() if k not in EVENT_FIELDS}
         progress[name] = ModelProgress(
             done=int(event.get("done", current.done)), total=int(event.get("total", current.total)),
             unit=event.get("unit", current.unit), stage=stage,
@@ -207,7 +222,7 @@ def model_progress(events: list[dict[str, Any]]) -> dict[str, ModelProgress]:
     return progress
 
 
-def _read_exit_code(path: Path) -> int | None:
+def _read_int(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
     except (OSError, ValueError):
@@ -242,7 +257,7 @@ def run(directory: Path) -> int:
     command = [part.replace(EVENTS_PLACEHOLDER, str(directory / EVENTS)) for part in spec["command"]]
     try:
         child = subprocess.Popen(command, cwd=config.PROJECT_ROOT, stdin=subprocess.DEVNULL)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a stop reaches the whole group: let the child wind down
+        atomic_write_bytes(directory / CHILD_PID, f"{child.pid}\n".encode())
         returncode = child.wait()
     except OSError as error:
         print(f"could not start {command[0]}: {error}", flush=True)

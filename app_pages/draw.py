@@ -1,0 +1,110 @@
+"""Draw: a digit on the canvas, or a photo of one, and every model's answer as soon as the mouse lifts."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+import ui
+from pipelines.analysis import LivePrediction, agreement, predict_all, soft_vote
+from pipelines.arena import Arena
+from pipelines.dashboard_settings import DashboardSettings
+from pipelines.inputs import Reading, UploadError, read_drawing, read_upload
+from pipelines.jobs import TrainingRequest
+from pipelines.registry import LoadedModel, MODEL_NAMES
+
+EMPTY = {"canvas": "✏️ The canvas is empty: draw a digit and the models answer as soon as you lift the mouse.",
+         "upload": "The uploaded image is blank: no digit could be found in it."}
+UNREADABLE = "The drawing is too small or too faint to be a digit: draw it bigger, filling most of the box."
+BADGE_COLOURS = {"unanimous": "green", "majority": "orange", "split": "red"}
+MODEL_SEES_SCALE = 5
+BAR_GREY = "#C9D1DA"
+
+
+def probability_bars(probabilities: np.ndarray, colour: str, height: int) -> str:
+    """The ten class probabilities as a small HTML bar chart (far quicker to draw than a chart per stroke)."""
+    winner = int(probabilities.argmax())
+    bars = "".join(
+        f'<div style="flex:1;display:flex;flex-direction:column;justify-content:flex-end;align-items:center" '
+        f'title="{digit}: {p:.1%}"><div style="width:70%;height:{max(p, 0.01) * 100:.1f}%;'
+        f'background:{colour if digit == winner else BAR_GREY};border-radius:2px 2px 0 0"></div>'
+        f'<span style="font-size:0.75rem">{digit}</span></div>'
+        for digit, p in enumerate(probabilities))
+    return f'<div class="probability-bars" style="display:flex;gap:2px;height:{height}px">{bars}</div>'
+
+
+def show_predictions(image: np.ndarray, predictions: list[LivePrediction], settings: DashboardSettings,
+                     key: str) -> None:
+    """The 28×28 input, the agreement badge, the soft vote, then one column per model."""
+    seen, verdict = st.columns([1, 2])
+    seen.image(ui.enlarge(image, MODEL_SEES_SCALE), caption="What the models see (28×28)")
+    with verdict:
+        consensus = agreement([p.digit for p in predictions])
+        st.badge(consensus.label, color=BADGE_COLOURS[consensus.kind])
+        vote = soft_vote([p.probabilities for p in predictions])
+        st.metric("Soft-vote ensemble (mean of the probabilities)", int(vote.argmax()), f"{vote.max():.0%} sure",
+                  delta_color="off", delta_arrow="off")
+    for column, prediction in zip(st.columns(len(predictions)), predictions):
+        with column.container(border=True, key=f"prediction-{key}-{prediction.model}"):
+            st.metric(prediction.title, prediction.digit, f"{prediction.confidence:.0%} sure", delta_color="off",
+                      delta_arrow="off")
+            st.caption(f"answered in {prediction.latency_ms:.1f} ms")
+            colour = ui.MODEL_COLOURS.get(prediction.model, ui.ENSEMBLE_COLOUR)
+            st.markdown(probability_bars(prediction.probabilities, colour, settings.probability_chart_height),
+                        unsafe_allow_html=True)
+
+
+def show_reading(reading: Reading, models: dict[str, LoadedModel], settings: DashboardSettings, source: str) -> None:
+    """Predictions for a readable input; otherwise say what is wrong instead of guessing."""
+    if reading.problem == "empty":
+        st.info(EMPTY[source])
+    elif reading.problem == "unreadable":
+        st.warning(UNREADABLE)
+    else:
+        show_predictions(reading.image, predict_all(models, reading.image), settings, source)
+
+
+@st.fragment
+def canvas_panel(models: dict[str, LoadedModel], settings: DashboardSettings, stroke_width: int) -> None:
+    """The canvas and its predictions; a stroke reruns only this fragment."""
+    generation = st.session_state.setdefault("canvas_generation", 0)
+    left, right = st.columns([1, 2])
+    with left:
+        drawing = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
+                            width=settings.canvas_side, height=settings.canvas_side, return_image_data=True,
+                            key=f"canvas-{generation}")
+        if st.button("🧹 Clear the canvas", key="clear_canvas"):
+            st.session_state["canvas_generation"] = generation + 1
+            st.rerun(scope="fragment")
+    with right:
+        show_reading(read_drawing(drawing.image_data), models, settings, "canvas")
+
+
+def upload_panel(models: dict[str, LoadedModel], settings: DashboardSettings) -> None:
+    upload = st.file_uploader("…or upload a photo or scan of one digit (dark ink on light paper is fine)",
+                              type=list(settings.upload_types), key="upload")
+    if upload is None:
+        return
+    try:
+        pixels = read_upload(upload.getvalue(), settings.max_upload_bytes, settings.max_upload_pixels)
+    except UploadError as error:
+        st.error(f"**{upload.name}** cannot be used. {error}", icon="🚫")
+        return
+    show_reading(read_drawing(pixels), models, settings, "upload")
+
+
+def render_draw(arena: Arena, settings: DashboardSettings) -> None:
+    st.title("✏️ Draw a digit")
+    if not ui.require_models(arena):
+        if st.button(f"🚀 Train the {settings.quick_profile} profile now (a few minutes)", key="train_quick"):
+            ui.launch_training(TrainingRequest(MODEL_NAMES, settings.quick_profile))
+        return
+    low, high = settings.stroke_range
+    stroke_width = st.slider("Stroke width", low, high, settings.stroke_width, key="stroke_width")
+    canvas_panel(arena.models, settings, stroke_width)
+    st.divider()
+    upload_panel(arena.models, settings)
+
+
+render_draw(ui.get_arena(), ui.settings())

@@ -1,0 +1,184 @@
+"""Every dashboard page through Streamlit's AppTest: with a quick-profile training's artifacts, and with none."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_fixtures import APP, APP_TIMEOUT_SECONDS, PAGES, paper_photo, png_bytes
+from pipelines.dashboard_settings import ARTIFACTS_ENV, load_settings
+from pipelines.jobs import job_status, latest_job
+from pipelines.registry import MODEL_NAMES
+from pipelines.store import ArtifactStore
+
+NO_MODELS = "No trained model yet"
+JOB_SECONDS = 240
+
+
+def open_app(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv(ARTIFACTS_ENV, str(artifacts))
+    return AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS).run()
+
+
+def visit(app: AppTest, page: str) -> AppTest:
+    app.switch_page(f"app_pages/{page}.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def texts(app: AppTest) -> str:
+    """Everything the page says, in one string to search."""
+    parts = [e.value for e in app.markdown] + [e.value for e in app.caption] + [e.value for e in app.title]
+    parts += [e.value for e in app.sidebar.markdown]
+    parts += [e.body for kind in (app.info, app.warning, app.error, app.success) for e in kind]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def empty_artifacts(tmp_path: Path) -> Path:
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    return folder
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_models(page: str, trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), page)
+    assert NO_MODELS not in texts(app)
+    assert "Support vector machine" in texts(app)  # the sidebar lists the loaded models
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_models(page: str, empty_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(empty_artifacts, monkeypatch), page)
+    if page == "train":
+        assert "No training run has been started" in texts(app)
+    else:
+        assert NO_MODELS in texts(app) and "python -m pipelines.train" in texts(app)
+
+
+def test_overview_marks_the_best_model(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "overview")
+    board = app.dataframe[0].value
+    assert len(board) == len(MODEL_NAMES)
+    most_accurate = board["Accuracy"].idxmax()
+    assert f"The most accurate model is the **{most_accurate}**" in texts(app)
+    assert "LeNet-5" in app.dataframe[1].value["Method"].str.cat()
+
+
+def test_draw_page_offers_quick_training_without_models(empty_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(empty_artifacts, monkeypatch), "draw")
+    assert any("Train the quick profile" in b.label for b in app.button)
+
+
+def test_empty_canvas_gets_a_message_not_a_guess(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "draw")
+    assert any("canvas is empty" in e.body for e in app.info)
+    assert not app.metric
+
+
+def test_uploaded_photo_gets_every_models_prediction(trained_artifacts: Path, sample,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "draw")
+    digit = sample.test_images[int(np.flatnonzero(sample.test_labels == 3)[0])]
+    app.file_uploader(key="upload").set_value(("three.png", png_bytes(paper_photo(digit)), "image/png")).run()
+    assert not app.exception
+    titles = [m.label for m in app.metric]
+    assert {"Support vector machine", "Random forest", "Convolutional network"} <= set(titles)
+    assert any(m.label.startswith("Soft-vote ensemble") for m in app.metric)
+    assert sum(m.value == "3" for m in app.metric) >= 2  # a clean 3 is read as 3 by most models
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    (b"%PDF-1.4 this is not a picture", "not an image"),
+    (png_bytes(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))[:-200], "damaged or truncated"),
+    (b"\x89PNG" + b"\0" * (6 * 1024 * 1024), "the limit is"),
+])
+def test_bad_uploads_get_a_clear_error(payload: bytes, message: str, trained_artifacts: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "draw")
+    app.file_uploader(key="upload").set_value(("digit.png", payload, "image/png")).run()
+    assert not app.exception
+    assert any(message in e.body for e in app.error), [e.body for e in app.error]
+    assert not [m for m in app.metric if m.label == "Random forest"]
+
+
+def test_blank_upload_is_not_guessed(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "draw")
+    blank = png_bytes(np.full((60, 60), 240, dtype=np.uint8))
+    app.file_uploader(key="upload").set_value(("blank.png", blank, "image/png")).run()
+    assert any("blank" in e.body for e in app.info)
+    assert not app.metric
+
+
+def test_a_broken_model_is_reported_and_the_others_still_used(artifacts_copy: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    run = ArtifactStore(artifacts_copy).runs("rf")[0]
+    (run.path / "model.joblib").write_bytes(b"corrupt")
+    app = visit(open_app(artifacts_copy, monkeypatch), "overview")
+    assert any("The **rf** model could not be loaded" in w.body and "checksum" in w.body for w in app.warning)
+    assert set(app.dataframe[0].value.index) == {"Support vector machine", "Convolutional network"}
+
+
+def test_fallback_to_the_sample_is_shown_loudly(artifacts_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = ArtifactStore(artifacts_copy).runs("cnn")[0]
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    manifest["data"]["fallback_reason"] = "OpenML was not reachable"
+    (run.path / "manifest.json").write_text(json.dumps(manifest))  # the manifest is not among its own checksums
+    app = visit(open_app(artifacts_copy, monkeypatch), "data")
+    assert any("trained on the small bundled sample" in e.body and "OpenML was not reachable" in e.body
+               for e in app.error)
+
+
+def test_compare_shows_the_images_of_the_chosen_cell(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "compare")
+    app.selectbox(key="cell_true").set_value(4)
+    app.selectbox(key="cell_predicted").set_value(4).run()
+    assert any("test image(s) of a 4 read as 4" in c.value for c in app.caption)
+    app.segmented_control(key="confusion_view").set_value("errors only").run()
+    assert not app.exception
+
+
+@pytest.mark.parametrize("view", ["One model's mistakes", "The models disagree", "Every model is wrong"])
+def test_mistake_views_and_filters(view: str, trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "mistakes")
+    app.radio(key="mistakes_view").set_value(view).run()
+    app.selectbox(key="mistakes_true").set_value(8).run()
+    assert not app.exception
+    said = texts(app)
+    assert "No " in said or "test images" in said or "mistakes of the" in said
+
+
+def test_new_run_is_picked_up_without_restart(artifacts_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rf_runs = ArtifactStore(artifacts_copy).runs_dir("rf")
+    moved = artifacts_copy.parent / "rf-runs-aside"
+    shutil.move(rf_runs, moved)
+    app = visit(open_app(artifacts_copy, monkeypatch), "overview")
+    assert "Random forest" not in set(app.dataframe[0].value.index)
+    shutil.move(moved, rf_runs)  # a training run landing
+    app.run()
+    assert "Random forest" in set(app.dataframe[0].value.index)
+
+
+def test_training_started_on_the_train_page_lands_without_restart(empty_artifacts: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(empty_artifacts, monkeypatch), "train")
+    app.multiselect[0].set_value(["rf"])
+    app.selectbox[0].set_value("sample")
+    app.button[0].click().run()
+    assert any("Training started" in s.body for s in app.success)
+    job = latest_job(load_settings().jobs_dir)
+    deadline = time.monotonic() + JOB_SECONDS
+    while job_status(job).state == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert job_status(job).state == "succeeded", job_status(job).log_tail
+    app.run()
+    assert not app.exception
+    assert f"Job {job.job_id}: finished" in texts(app)
+    assert "**Random forest**" in "\n".join(m.value for m in app.sidebar.markdown)  # loaded with no restart

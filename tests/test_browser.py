@@ -1,0 +1,178 @@
+"""One real-browser journey: `streamlit run app.py` in headless Chromium, every page, drawing on the canvas.
+
+Also saves the screenshots under docs/ and prints the draw latency (mouse-up to
+all three predictions on screen) for the record; timing is not asserted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app_fixtures import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from pipelines import config
+from pipelines.registry import MODEL_NAMES
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+DOCS = config.PROJECT_ROOT / "docs"
+PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mistakes": "Mistakes",
+               "draw": "Draw a digit", "data": "The data", "train": "Train"}
+NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw", "data": "Data",
+              "train": "Train"}
+EMPTY_CANVAS = "The canvas is empty"
+LOAD_SECONDS = 120
+PREDICTION_SECONDS = 30
+DRAWINGS = 12
+VIEWPORT = {"width": 1400, "height": 1000}
+MAX_SCREENSHOT_HEIGHT = 4000
+STROKES: list[list[list[tuple[float, float]]]] = [
+    [[(0.5, 0.15), (0.5, 0.85)]],                                              # 1
+    [[(0.25, 0.2), (0.75, 0.2), (0.4, 0.85)]],                                 # 7
+    [[(0.5, 0.15), (0.72, 0.3), (0.72, 0.7), (0.5, 0.85), (0.28, 0.7), (0.28, 0.3), (0.5, 0.15)]],  # 0
+    [[(0.3, 0.25), (0.5, 0.15), (0.7, 0.25), (0.65, 0.45), (0.3, 0.85), (0.75, 0.85)]],  # 2
+    [[(0.6, 0.15), (0.25, 0.6), (0.75, 0.6)], [(0.6, 0.4), (0.6, 0.85)]],      # 4
+    [[(0.3, 0.2), (0.7, 0.2), (0.5, 0.45), (0.7, 0.65), (0.5, 0.85), (0.3, 0.75)]],  # 3
+]
+STEPS_PER_SEGMENT = 6
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/setup installs Debian's chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(page: object, name: str) -> None:
+    """Go to a page through the sidebar navigation, as a user would, and wait for it to finish running."""
+    page.locator("[data-testid=stSidebarNav] a", has_text=NAV_LABELS[name]).first.click()
+    page.get_by_role("heading", name=PAGE_TITLES[name]).first.wait_for(timeout=LOAD_SECONDS * 1000)
+    wait_until_idle(page)
+
+
+def wait_until_idle(page: object) -> None:
+    """Streamlit shows a status widget while a script runs; wait until it is gone."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=LOAD_SECONDS * 1000)
+
+
+def screenshot(page: object, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so grow the viewport to fit it."""
+    height = page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(height + 80, VIEWPORT["height"]),
+                                                                       MAX_SCREENSHOT_HEIGHT)})
+    page.wait_for_function("[...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+                           ".every(chart => chart.querySelector('svg.main-svg'))", timeout=LOAD_SECONDS * 1000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
+
+
+def assert_no_exception(page: object) -> None:
+    errors = page.locator("[data-testid=stException]")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def draw(page: object, strokes: list[list[tuple[float, float]]]) -> None:
+    """Mouse strokes on the canvas, in fractions of its size; returns after the last mouse-up."""
+    canvas = page.locator("canvas.upper-canvas").first
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=STEPS_PER_SEGMENT)
+        page.mouse.up()
+
+
+def predictions(page: object) -> list[object]:
+    return [page.locator(f".st-key-prediction-canvas-{name}") for name in MODEL_NAMES]
+
+
+def wait_for_predictions(page: object) -> None:
+    """Until every model's digit, confidence and probability chart are drawn."""
+    complete = " && ".join(
+        f"!!document.querySelector('.st-key-prediction-canvas-{name} [data-testid=stMetricDelta]')"
+        f" && !!document.querySelector('.st-key-prediction-canvas-{name} .probability-bars')"
+        for name in MODEL_NAMES)
+    page.wait_for_function(complete, timeout=PREDICTION_SECONDS * 1000, polling="raf")
+
+
+def clear_canvas(page: object, how: str = "toolbar") -> None:
+    """Clear with the canvas toolbar's bin, or with the page's own button (which mounts a fresh canvas)."""
+    old_canvas = page.locator("canvas.upper-canvas").first.element_handle()
+    if how == "toolbar":
+        page.get_by_role("button", name="Reset canvas & history").click()
+    else:
+        page.get_by_role("button", name="Clear the canvas").click()
+    page.get_by_text(EMPTY_CANVAS).wait_for(timeout=PREDICTION_SECONDS * 1000)
+    for locator in predictions(page):
+        locator.wait_for(state="detached", timeout=PREDICTION_SECONDS * 1000)
+    if how != "toolbar":
+        page.wait_for_function("canvas => !canvas.isConnected", arg=old_canvas, timeout=PREDICTION_SECONDS * 1000)
+    wait_until_idle(page)
+
+
+def test_journey_with_trained_models(trained_artifacts: Path, browser: object, tmp_path: Path) -> None:
+    DOCS.mkdir(exist_ok=True)
+    with streamlit_server(trained_artifacts, tmp_path / "streamlit.log") as url:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url)
+        page.get_by_role("heading", name=PAGE_TITLES["overview"]).wait_for(timeout=LOAD_SECONDS * 1000)
+        wait_until_idle(page)
+        for name in PAGE_TITLES:
+            open_page(page, name)
+            assert_no_exception(page)
+            assert page.get_by_text("Support vector machine").count() > 0  # the sidebar lists the loaded models
+            if name != "draw":
+                screenshot(page, DOCS / f"{name}.png")
+
+        open_page(page, "draw")
+        page.get_by_text(EMPTY_CANVAS).wait_for()
+        latencies = []
+        for drawing in range(DRAWINGS):
+            draw(page, STROKES[drawing % len(STROKES)])
+            released = time.perf_counter()
+            wait_for_predictions(page)
+            latencies.append((time.perf_counter() - released) * 1000)
+            for locator in predictions(page):
+                assert "sure" in locator.inner_text()  # the digit and its confidence are shown
+            assert page.get_by_text(EMPTY_CANVAS).count() == 0
+            if drawing == 1:
+                assert_no_exception(page)
+                screenshot(page, DOCS / "draw.png")
+            clear_canvas(page, "button" if drawing % 4 == 3 else "toolbar")
+        print(f"\nDRAW LATENCY median={statistics.median(latencies):.0f} ms over {len(latencies)} drawings "
+              f"(min {min(latencies):.0f}, max {max(latencies):.0f} ms; "
+              f"mouse-up to all {len(MODEL_NAMES)} predictions on screen)")
+
+        assert page.get_by_text(EMPTY_CANVAS).count() == 1 and all(p.count() == 0 for p in predictions(page))
+        assert_no_exception(page)
+        page.close()
+
+
+def test_every_page_without_artifacts(browser: object, tmp_path: Path) -> None:
+    empty = tmp_path / "artifacts"
+    empty.mkdir()
+    with streamlit_server(empty, tmp_path / "streamlit.log") as url:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url)
+        page.get_by_role("heading", name=PAGE_TITLES["overview"]).wait_for(timeout=LOAD_SECONDS * 1000)
+        for name in PAGE_TITLES:
+            open_page(page, name)
+            assert_no_exception(page)
+            if name != "train":
+                assert page.get_by_text("No trained model yet").count() == 1
+        open_page(page, "draw")
+        assert page.get_by_role("button", name="Train the quick profile now").count() == 1
+        screenshot(page, DOCS / "no-models.png")
+        page.close()

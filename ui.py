@@ -1,0 +1,141 @@
+"""Streamlit view helpers shared by the pages: the models loaded once, the sidebar, notices, image grids.
+
+Logic lives in `pipelines/`; this module only decides how things look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from pipelines.arena import Arena, load_arena, runs_signature
+from pipelines.dashboard_settings import DashboardSettings, load_settings
+from pipelines.jobs import JobError, TrainingRequest, job_status, latest_job, start_training
+from pipelines.registry import MODEL_NAMES
+
+TRAIN_PAGE = "app_pages/train.py"
+DRAW_PAGE = "app_pages/draw.py"
+TRAIN_COMMAND = "python -m pipelines.train --profile quick"
+MODEL_COLOURS = {"svm": "#4C78A8", "rf": "#54A24B", "cnn": "#E45756"}
+"""One colour per model, the same on every chart."""
+ENSEMBLE_COLOUR = "#9D755D"
+THUMBNAIL_SCALE = 3
+"""Test images are 28 px; shown three times larger with hard pixel edges."""
+
+
+def settings() -> DashboardSettings:
+    """Read per run, so a test can point the app at another artifacts folder."""
+    return load_settings()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the models…")
+def _cached_arena(artifacts_dir: str, signature: tuple[str, ...]) -> Arena:
+    """One load per set of runs on disk; a new run changes `signature` and so triggers a reload."""
+    del signature  # only part of the cache key
+    return load_arena(artifacts_dir)
+
+
+def get_arena() -> Arena:
+    """The models and their test results, loaded once per process and per set of runs."""
+    artifacts_dir = settings().artifacts_dir
+    return _cached_arena(str(artifacts_dir), runs_signature(artifacts_dir))
+
+
+def model_label(arena: Arena, name: str) -> str:
+    return f"{arena.models[name].title} ({name})" if name in arena.models else name
+
+
+def render_frame(arena: Arena) -> None:
+    """What every page shows around its content: the sidebar of loaded models, and loud warnings."""
+    with st.sidebar:
+        st.subheader("Loaded models")
+        for name in MODEL_NAMES:
+            if name in arena.models:
+                model = arena.models[name]
+                data = model.manifest.get("data", {})
+                finished = str(model.manifest.get("finished_at", "?")).replace("T", " ")[:16]
+                st.markdown(f"**{model.title}**  \n{model.manifest.get('profile', '?')} profile · {finished} UTC  \n"
+                            f"data: {data.get('source', '?')}, {data.get('n_train', 0):,} training images")
+            else:
+                st.markdown(f"**{name}**: not loaded")
+        job = latest_job(settings().jobs_dir)
+        if job is not None and job_status(job).state == "running":
+            st.info("⏳ A training run is in progress.")
+            st.page_link(TRAIN_PAGE, label="Follow it on the Train page", icon="🏋️")
+    for name, reason in arena.fallback_reasons().items():
+        st.error(f"⚠️ **{model_label(arena, name)} was trained on the small bundled sample, not on full MNIST.** "
+                 f"{reason}", icon="🚨")
+    for name, error in arena.errors.items():
+        if arena.models and name not in arena.models:
+            st.warning(f"The **{name}** model could not be loaded, so it is left out; the others are used. {error}",
+                       icon="⚠️")
+    for name, model in arena.models.items():
+        for warning in model.warnings:
+            st.caption(f"⚠️ {model_label(arena, name)}: {warning}")
+    for problem in arena.dataset_errors.values():
+        st.warning(f"Some test-set views are unavailable: {problem}", icon="⚠️")
+
+
+def require_models(arena: Arena) -> bool:
+    """True when at least one model loaded; otherwise say how to train one."""
+    if arena.models:
+        return True
+    st.info(f"No trained model yet in `{arena.artifacts_dir}`. Train one on the **Train** page, or run "
+            f"`{TRAIN_COMMAND}` in a terminal (about 3 minutes); the models appear here without restarting the app.",
+            icon="🏋️")
+    st.page_link(TRAIN_PAGE, label="Go to the Train page", icon="🏋️")
+    for name, error in arena.errors.items():
+        st.caption(f"{name}: {error}")
+    return False
+
+
+def require_test_set(arena: Arena) -> tuple[dict[str, np.ndarray], list[str]] | None:
+    """The test set most models share and those models; otherwise say why there is none."""
+    if not require_models(arena):
+        return None
+    dataset, names = arena.comparable()
+    if dataset is None:
+        st.info("The test images of these models cannot be read (see the warning above), so this view is empty. "
+                "Retraining writes them again.")
+        return None
+    return dataset, names
+
+
+def launch_training(request: TrainingRequest) -> None:
+    """Start a background training run and say so, or say why it could not start."""
+    current = settings()
+    try:
+        job = start_training(request, current.artifacts_dir, current.jobs_dir)
+    except JobError as error:
+        st.error(str(error))
+        return
+    st.session_state["watched_job"] = job.job_id
+    st.success(f"Training started ({', '.join(request.models)}, {request.profile} profile). "
+               "Follow it on the Train page; the new models appear on every page when it is done.", icon="🚀")
+
+
+def enlarge(image: np.ndarray, scale: int = THUMBNAIL_SCALE) -> np.ndarray:
+    """A small image scaled up with hard pixel edges, as uint8 (what the model sees, visibly)."""
+    pixels = np.asarray(image)
+    if pixels.dtype != np.uint8:
+        pixels = (np.clip(pixels, 0.0, 1.0) * 255).round().astype(np.uint8)
+    return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
+
+
+def image_grid(images: Sequence[np.ndarray], captions: Sequence[str], thumbnail_px: int) -> None:
+    """A flowing grid of digit images with captions."""
+    if len(images):
+        st.image([enlarge(image) for image in images], caption=list(captions), width=thumbnail_px)
+
+
+def model_picker(arena: Arena, names: Sequence[str], key: str, label: str = "Model") -> str:
+    """Choose one model by its title."""
+    return st.selectbox(label, list(names), format_func=lambda name: model_label(arena, name), key=key)
+
+
+def digit_filter(label: str, key: str) -> int | None:
+    """Any digit, or one digit."""
+    choice = st.selectbox(label, ["any", *range(10)], key=key)
+    return None if choice == "any" else int(choice)
