@@ -72,6 +72,16 @@ class Arena:
     def manifests(self) -> dict[str, dict[str, Any]]:
         return {name: m.manifest for name, m in self.models.items()}
 
+    def robustness(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """Each model's stored robustness curves, and why a model has none (runs older than the lab)."""
+        curves, missing = {}, {}
+        for name, model in self.models.items():
+            try:
+                curves[name] = model.run.robustness()
+            except ArtifactError as error:
+                missing[name] = str(error)
+        return curves, missing
+
 
 def load_arena(artifacts_dir: Path | str) -> Arena:
     """Load every model that loads, the datasets they were evaluated on and their test-set probabilities."""

@@ -193,3 +193,11 @@ def robustness_curves(model: ProbabilisticModel, images: np.ndarray, labels: np.
                              "accuracy": accuracy}
     return {"n_images": int(len(chosen)), "seed": int(rng_seed), "clean_accuracy": clean,
             "seconds": time.perf_counter() - started, "perturbations": curves}
+
+
+def curves_table(curves_by_model: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored curves of several models as rows (model, kind, strength, accuracy), ready for a line chart."""
+    return [{"model": name, "kind": kind, "strength": strength, "accuracy": accuracy}
+            for name, curves in curves_by_model.items()
+            for kind, curve in curves["perturbations"].items()
+            for strength, accuracy in zip(curve["strengths"], curve["accuracy"])]

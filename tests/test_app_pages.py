@@ -182,3 +182,25 @@ def test_training_started_on_the_train_page_lands_without_restart(empty_artifact
     assert not app.exception
     assert f"Job {job.job_id}: finished" in texts(app)
     assert "**Random forest**" in "\n".join(m.value for m in app.sidebar.markdown)  # loaded with no restart
+
+
+def test_robustness_page_draws_every_perturbation_and_the_models_answers(
+        trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "robustness")
+    assert {header.value for header in app.main.subheader} == {
+        "Rotation", "Shift", "Scale", "Thickness", "Noise", "Occlusion"}
+    assert len(app.get("plotly_chart")) == 6
+    assert texts(app).count("the models answer") == 6
+    assert "svm: **" in texts(app) and "cnn: **" in texts(app)
+
+
+def test_a_run_without_robustness_curves_is_named(artifacts_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs from before the robustness lab load fine; the page says they have no curves."""
+    run = ArtifactStore(artifacts_copy).runs("rf")[0]
+    (run.path / "robustness.json").unlink()
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    del manifest["files"]["robustness.json"]
+    (run.path / "manifest.json").write_text(json.dumps(manifest))
+    app = visit(open_app(artifacts_copy, monkeypatch), "robustness")
+    assert "Random forest (rf) has no robustness curves" in texts(app)
+    assert len(app.get("plotly_chart")) == 6

@@ -21,9 +21,9 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 DOCS = config.PROJECT_ROOT / "docs"
 PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mistakes": "Mistakes",
-               "draw": "Draw a digit", "data": "The data", "train": "Train"}
-NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw", "data": "Data",
-              "train": "Train"}
+               "draw": "Draw a digit", "robustness": "Robustness lab", "data": "The data", "train": "Train"}
+NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw",
+              "robustness": "Robustness", "data": "Data", "train": "Train"}
 EMPTY_CANVAS = "The canvas is empty"
 LOAD_SECONDS = 120
 PREDICTION_SECONDS = 30
