@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 import ui
-from pipelines.analysis import LivePrediction, agreement, predict_all, soft_vote
+from pipelines.analysis import LivePrediction, agreement, predict_all, verdict
 from pipelines.arena import Arena
 from pipelines.dashboard_settings import DashboardSettings
 from pipelines.inputs import Reading, UploadError, read_drawing, read_upload
@@ -17,6 +17,7 @@ from pipelines.registry import LoadedModel, MODEL_NAMES
 EMPTY = {"canvas": "✏️ The canvas is empty: draw a digit and the models answer as soon as you lift the mouse.",
          "upload": "The uploaded image is blank: no digit could be found in it."}
 UNREADABLE = "The drawing is too small or too faint to be a digit: draw it bigger, filling most of the box."
+NOT_SURE = "🤔 not sure"
 BADGE_COLOURS = {"unanimous": "green", "majority": "orange", "split": "red"}
 MODEL_SEES_SCALE = 5
 BAR_GREY = "#C9D1DA"
@@ -37,14 +38,15 @@ def probability_bars(probabilities: np.ndarray, colour: str, height: int) -> str
 def show_predictions(image: np.ndarray, predictions: list[LivePrediction], settings: DashboardSettings,
                      key: str) -> None:
     """The 28×28 input, the agreement badge, the soft vote, then one column per model."""
-    seen, verdict = st.columns([1, 2])
+    seen, summary = st.columns([1, 2])
     seen.image(ui.enlarge(image, MODEL_SEES_SCALE), caption="What the models see (28×28)")
-    with verdict:
+    with summary:
         consensus = agreement([p.digit for p in predictions])
         st.badge(consensus.label, color=BADGE_COLOURS[consensus.kind])
-        vote = soft_vote([p.probabilities for p in predictions])
-        st.metric("Soft-vote ensemble (mean of the probabilities)", int(vote.argmax()), f"{vote.max():.0%} sure",
-                  delta_color="off", delta_arrow="off")
+        answer = verdict([p.probabilities for p in predictions], settings.sure_above)
+        st.metric("Soft-vote ensemble (mean of the probabilities)", answer.digit if answer.sure else NOT_SURE,
+                  f"{answer.confidence:.0%} sure", delta_color="off", delta_arrow="off")
+        st.caption(answer.reason)
     for column, prediction in zip(st.columns(len(predictions)), predictions):
         with column.container(border=True, key=f"prediction-{key}-{prediction.model}"):
             st.metric(prediction.title, prediction.digit, f"{prediction.confidence:.0%} sure", delta_color="off",

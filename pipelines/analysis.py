@@ -275,6 +275,35 @@ def agreement(answers: Sequence[int]) -> Agreement:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """The arena's answer for one drawing: a digit, or "not sure" with the reason."""
+
+    digit: int | None
+    confidence: float
+    reason: str
+
+    @property
+    def sure(self) -> bool:
+        return self.digit is not None
+
+
+def verdict(probabilities: Sequence[np.ndarray], sure_above: float) -> Verdict:
+    """The soft vote's digit when it is confident and no model dissents; otherwise "not sure".
+
+    A confident wrong digit teaches a user more harm than an honest "not sure",
+    and disagreement between models is the clearest sign of an ambiguous drawing.
+    """
+    vote = soft_vote(probabilities)
+    digit, confidence = int(vote.argmax()), float(vote.max())
+    consensus = agreement([int(np.argmax(p)) for p in probabilities])
+    if consensus.kind != "unanimous":
+        return Verdict(None, confidence, f"the models disagree ({consensus.label.lower()})")
+    if confidence < sure_above:
+        return Verdict(None, confidence, f"the ensemble is only {confidence:.0%} sure (below {sure_above:.0%})")
+    return Verdict(digit, confidence, f"all models agree and the ensemble is {confidence:.0%} sure")
+
+
+@dataclass(frozen=True)
 class LivePrediction:
     """One model's answer for one image, and how long it took."""
 

@@ -42,6 +42,7 @@ class DashboardSettings:
     quick_profile: str = config.DEFAULT_PROFILE
     chart_height: int = 320
     probability_chart_height: int = 110
+    sure_above: float = 0.6  # below this soft-vote confidence, or when the models disagree, the app says "not sure"
     seed: int = config.SEED
 
     @property

@@ -196,3 +196,25 @@ def test_arena_survives_a_missing_dataset_and_signature_tracks_new_runs(artifact
     after = runs_signature(artifacts_copy)
     assert after[0] != before[0] and after[1:] == before[1:]
     assert runs_signature(artifacts_copy.parent / "nothing") == tuple(f"{n}:-" for n in MODEL_NAMES)
+
+
+def _confident(digit: int, confidence: float) -> np.ndarray:
+    probabilities = np.full(10, (1 - confidence) / 9)
+    probabilities[digit] = confidence
+    return probabilities
+
+
+def test_verdict_is_the_digit_when_every_model_agrees_confidently() -> None:
+    answer = analysis.verdict([_confident(7, 0.9), _confident(7, 0.8), _confident(7, 0.95)], sure_above=0.6)
+    assert answer.sure and answer.digit == 7
+    assert answer.confidence == pytest.approx((0.9 + 0.8 + 0.95) / 3)
+
+
+def test_verdict_is_not_sure_when_a_model_dissents() -> None:
+    answer = analysis.verdict([_confident(7, 0.99), _confident(7, 0.99), _confident(1, 0.9)], sure_above=0.6)
+    assert not answer.sure and "disagree" in answer.reason
+
+
+def test_verdict_is_not_sure_when_the_ensemble_is_unsure() -> None:
+    answer = analysis.verdict([_confident(4, 0.4), _confident(4, 0.5), _confident(4, 0.45)], sure_above=0.6)
+    assert not answer.sure and "only 45% sure" in answer.reason

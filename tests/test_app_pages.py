@@ -93,6 +93,7 @@ def test_uploaded_photo_gets_every_models_prediction(trained_artifacts: Path, sa
     assert {"Support vector machine", "Random forest", "Convolutional network"} <= set(titles)
     assert any(m.label.startswith("Soft-vote ensemble") for m in app.metric)
     assert sum(m.value == "3" for m in app.metric) >= 2  # a clean 3 is read as 3 by most models
+    assert any(reason in texts(app) for reason in ("all models agree", "the models disagree", "is only"))
 
 
 @pytest.mark.parametrize(("payload", "message"), [
