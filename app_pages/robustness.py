@@ -11,7 +11,7 @@ import streamlit as st
 import ui
 from pipelines.arena import Arena
 from pipelines.dashboard_settings import DashboardSettings
-from pipelines.robustness import ROBUSTNESS, curves_table, perturb
+from pipelines.robustness import ROBUSTNESS, as_unit_float, curves_table, perturb
 
 
 def render_robustness(arena: Arena, settings: DashboardSettings) -> None:
@@ -48,9 +48,9 @@ def _sample_at_strength(arena: Arena, test_set: tuple[dict[str, np.ndarray], lis
     strength = st.select_slider("Strength", options=list(strengths), key=f"strength-{kind}")
     rng = np.random.default_rng(settings.seed)
     index = int(rng.integers(len(dataset["test_labels"])))
-    image = perturb(dataset["test_images"][index : index + 1].astype(np.float32) / 255.0, kind, strength, rng)
+    image = perturb(as_unit_float(dataset["test_images"][index : index + 1]), kind, strength, rng)
     answers = ", ".join(f"{name}: **{int(arena.models[name].predict_proba(image).argmax())}**" for name in names)
-    st.image(ui.enlarge((image[0] * 255).astype(np.uint8)), width=settings.thumbnail_px)
+    st.image(ui.enlarge(image[0]), width=settings.thumbnail_px)
     st.caption(f"Test image #{index}, true digit {int(dataset['test_labels'][index])}; the models answer:")
     st.markdown(answers)
 

@@ -9,6 +9,7 @@ is used and the fallback is recorded so the dashboard can say so.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -63,10 +64,7 @@ class MnistData:
         indices = np.arange(len(self.train_labels))
         kept, _ = train_test_split(indices, train_size=limit, stratify=self.train_labels, random_state=seed)
         kept = np.sort(kept)
-        return MnistData(
-            self.train_images[kept], self.train_labels[kept], self.test_images, self.test_labels,
-            self.source, self.fallback_reason,
-        )
+        return dataclasses.replace(self, train_images=self.train_images[kept], train_labels=self.train_labels[kept])
 
     def summary_arrays(self) -> dict[str, np.ndarray]:
         """What the dashboard needs of this dataset: the test set, and the training set in brief."""
@@ -171,9 +169,7 @@ def load_data(source: str | None = None) -> MnistData:
             logger.warning("!" * 72)
             logger.warning("FALLING BACK TO THE BUNDLED SAMPLE: %s", reason)
             logger.warning("!" * 72)
-            sample = load_sample()
-            return MnistData(sample.train_images, sample.train_labels, sample.test_images, sample.test_labels,
-                             sample.source, fallback_reason=reason)
+            return dataclasses.replace(load_sample(), fallback_reason=reason)
     if named == "openml":
         return load_openml()
     if named == "sample":

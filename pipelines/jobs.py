@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pipelines import config
 from pipelines.progress import read_events
-from pipelines.store import atomic_write_bytes, atomic_write_json
+from pipelines.store import atomic_write_bytes, atomic_write_json, process_alive
 
 SPEC = "job.json"
 LOG = "train.log"
@@ -234,13 +234,7 @@ def _alive(pid: int) -> bool:
     child = _children.get(pid)
     if child is not None:
         return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 def _tail(path: Path, lines: int) -> str:

@@ -78,6 +78,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def new_run_id() -> str:
     """Sortable by time, unique across processes."""
     return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
@@ -140,7 +144,8 @@ class ArtifactStore:
             checksums = {str(p.relative_to(staging)): sha256_file(p) for p in files}
             sizes = {str(p.relative_to(staging)): p.stat().st_size for p in files}
             atomic_write_json(staging / MANIFEST, {**manifest, "run_id": run_id, "model": model_name,
-                                                   "files": checksums, "file_bytes": sizes})
+                                                   "finished_at": now_iso(), "files": checksums,
+                                                   "file_bytes": sizes})
             os.rename(staging, runs_dir / run_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -216,11 +221,12 @@ class ArtifactStore:
         """Staging folders left by killed runs, whose process is gone."""
         for staging in runs_dir.glob(f"{STAGING_PREFIX}*"):
             pid = staging.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _process_alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(staging, ignore_errors=True)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while a process with this id exists (owned by us or not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

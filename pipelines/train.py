@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from pipelines.progress import Progress
 from pipelines.registry import MODEL_NAMES, library_versions, model_class
 from pipelines.report import text_table
 from pipelines.robustness import robustness_curves
-from pipelines.store import METRICS, ROBUSTNESS, TEST_PROBA, ArtifactStore, atomic_write_json
+from pipelines.store import METRICS, ROBUSTNESS, TEST_PROBA, ArtifactStore, atomic_write_json, now_iso
 
 logger = logging.getLogger("pipelines.train")
 
@@ -41,10 +40,6 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def train_one(name: str, data: MnistData, profile: config.Profile, store: ArtifactStore,
@@ -79,7 +74,6 @@ def train_one(name: str, data: MnistData, profile: config.Profile, store: Artifa
         atomic_write_json(staging / METRICS, metrics)
         progress.note("robustness curves")
         atomic_write_json(staging / ROBUSTNESS, robustness_curves(classifier, test_images, data.test_labels))
-        manifest["finished_at"] = now_iso()
     progress.close()
     return metrics
 
