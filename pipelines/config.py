@@ -31,6 +31,20 @@ SEED = 42
 
 
 @dataclass(frozen=True)
+class DrawingVariation:
+    """How drawn digits differ from MNIST after the canvas front end: rotation, slant and stroke width.
+
+    The front end undoes size and position but not these, so every model
+    learns from the training digits plus copies varied over these ranges
+    (`pipelines.augment`).
+    """
+
+    rotation_degrees: float = 25.0  # uniform in ±this
+    shear_degrees: float = 15.0  # horizontal slant, uniform in ±this
+    thickness_steps: tuple[int, ...] = (-1, 0, 0, 1, 2)  # <0 thinner, >0 thicker by that many pixels; uniform pick
+
+
+@dataclass(frozen=True)
 class SvmParams:
     """Deskew, project on principal components, RBF SVC, then calibrate on cross-validated scores."""
 
@@ -38,6 +52,8 @@ class SvmParams:
     C: float = 10.0
     gamma: float = 0.04
     calibration_folds: int = 2
+    varied_copies: int = 1  # of each training digit, drawn from `variation`
+    variation: DrawingVariation = field(default_factory=DrawingVariation)
 
 
 @dataclass(frozen=True)
@@ -47,20 +63,24 @@ class ForestParams:
     n_estimators: int = 100
     min_samples_leaf: int = 1
     max_features: str = "sqrt"
+    varied_copies: int = 1  # of each training digit, drawn from `variation`
+    variation: DrawingVariation = field(default_factory=DrawingVariation)
 
 
 @dataclass(frozen=True)
 class CnnParams:
     """A small VGG-style convnet trained with augmentation and a one-cycle schedule."""
 
-    epochs: int = 16
+    epochs: int = 8  # over the digits and their varied copies: as many steps as 16 epochs over the digits alone
     batch_size: int = 128
     peak_learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     validation_fraction: float = 0.05
     filters: tuple[int, int, int] = (32, 64, 128)
     dropout: float = 0.25
-    rotation_degrees: float = 10.0
+    varied_copies: int = 1  # of each training digit, drawn from `variation`
+    variation: DrawingVariation = field(default_factory=DrawingVariation)
+    rotation_degrees: float = 10.0  # the on-the-fly augmentation, on top of the varied copies
     shift_fraction: float = 0.08
     zoom_fraction: float = 0.1
     thickness_probability: float = 0.25
@@ -90,7 +110,7 @@ PROFILES: dict[str, Profile] = {
         train_limit=10_000,
         svm=SvmParams(pca_components=40),
         rf=ForestParams(n_estimators=60),
-        cnn=CnnParams(epochs=6),
+        cnn=CnnParams(epochs=3),
     ),
     "full": Profile(name="full", train_limit=None),
 }

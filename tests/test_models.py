@@ -10,7 +10,8 @@ from scipy import ndimage
 
 from pipelines.data import MnistData
 from pipelines.preprocess import canvas_to_mnist
-from pipelines.registry import MODEL_NAMES, load_models
+from pipelines.registry import MODEL_NAMES, load_model, load_models
+from pipelines.store import ArtifactStore
 
 from conftest import drawn_digit
 
@@ -83,3 +84,14 @@ def test_metrics_are_the_stored_metrics(models: dict, trained_artifacts: Path) -
     for model in models.values():
         assert model.metrics == model.run.metrics
         assert 0.0 <= model.metrics["accuracy"] <= 1.0
+
+
+def test_the_cnn_traces_its_forward_pass_when_loaded_not_on_the_first_drawing(trained_artifacts: Path,
+                                                                            test_images: np.ndarray) -> None:
+    cnn = load_model("cnn", ArtifactStore(trained_artifacts))
+    forward = cnn.classifier._compiled_forward()
+    traced_at_load = forward.experimental_get_tracing_count()
+    cnn.predict_proba(test_images[:1])
+    cnn.predict_proba(test_images[:7])
+    assert traced_at_load == 1
+    assert forward.experimental_get_tracing_count() == traced_at_load

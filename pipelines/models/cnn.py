@@ -1,7 +1,10 @@
-"""Convolutional network in Keras 3 on TensorFlow, trained with augmentation.
+"""Convolutional network in Keras 3 on TensorFlow, trained on varied copies and with augmentation.
 
-The augmentation (rotation, shift, zoom, stroke thickness) runs in the input
-pipeline, not in the network, so the saved model is the bare classifier.
+Like the classical models it learns from the training digits plus varied
+copies of them (rotated, slanted, re-stroked and renormalised by the canvas
+front end, `pipelines.augment`). On top, mild on-the-fly augmentation
+(rotation, shift, zoom, stroke thickness) runs in the input pipeline, not in
+the network, so the saved model is the bare classifier.
 Prediction goes through one compiled function: `keras.Model.predict` costs
 tens of milliseconds per call, far too much for a live canvas.
 """
@@ -16,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
+from pipelines.augment import with_varied_copies
 from pipelines.config import IMAGE_SIDE, N_CLASSES, SEED, CnnParams
 from pipelines.models.base import DigitClassifier
 from pipelines.progress import Progress
@@ -73,9 +77,12 @@ class CnnClassifier(DigitClassifier):
         params: CnnParams = self.params
         keras.utils.set_random_seed(SEED)
         train_x, val_x, train_y, val_y = train_test_split(
-            images[..., None].astype(np.float32), labels, test_size=params.validation_fraction,
-            stratify=labels, random_state=SEED,
+            images.astype(np.float32), labels, test_size=params.validation_fraction, stratify=labels,
+            random_state=SEED,
         )
+        progress.note(f"adding {params.varied_copies} rotated, slanted, re-stroked copies of each digit")
+        train_x, train_y = with_varied_copies(train_x, train_y, params.variation, params.varied_copies)
+        train_x, val_x = train_x[..., None], val_x[..., None]
         augmenter = build_augmenter(params)
 
         def augment(batch: tf.Tensor, batch_labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -122,7 +129,10 @@ class CnnClassifier(DigitClassifier):
 
     @classmethod
     def load(cls, directory: Path, params: CnnParams) -> CnnClassifier:
-        return cls(params, keras.models.load_model(Path(directory) / cls.filename, compile=False))
+        """Read the network and trace its forward pass now, so the first drawing is not the one kept waiting."""
+        classifier = cls(params, keras.models.load_model(Path(directory) / cls.filename, compile=False))
+        classifier.predict_proba(np.zeros((1, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32))
+        return classifier
 
 
 class _ProgressCallback(keras.callbacks.Callback):

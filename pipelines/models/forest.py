@@ -1,4 +1,4 @@
-"""Random forest on deskewed pixels, grown in chunks so training can report progress."""
+"""Random forest on deskewed pixels and varied copies, grown in chunks so training can report progress."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from pipelines.augment import with_varied_copies
 from pipelines.config import SEED, ForestParams
 from pipelines.features import deskew_flatten
 from pipelines.models.base import SklearnDigitClassifier
@@ -27,7 +28,9 @@ class ForestClassifier(SklearnDigitClassifier):
             n_estimators=0, min_samples_leaf=params.min_samples_leaf, max_features=params.max_features,
             n_jobs=-1, random_state=SEED, warm_start=True,
         )
-        features = deskew_flatten(images)
+        progress.note(f"adding {params.varied_copies} rotated, slanted, re-stroked copies of each digit")
+        varied_images, labels = with_varied_copies(images, labels, params.variation, params.varied_copies)
+        features = deskew_flatten(varied_images)
         progress.start(total=params.n_estimators, unit="tree")
         while forest.n_estimators < params.n_estimators:
             step = min(TREES_PER_STEP, params.n_estimators - forest.n_estimators)

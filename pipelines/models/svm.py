@@ -1,14 +1,16 @@
-"""Support vector machine: deskewed pixels, PCA, RBF kernel, calibrated probabilities."""
+"""Support vector machine: deskewed pixels, PCA, RBF kernel, calibrated probabilities, trained on varied copies."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
+from pipelines.augment import with_varied_copies
 from pipelines.config import SEED, SvmParams
 from pipelines.features import deskew_flatten
 from pipelines.models.base import SklearnDigitClassifier
@@ -20,7 +22,9 @@ class SvmClassifier(SklearnDigitClassifier):
 
     `SVC(probability=True)` is deprecated, so probabilities come from a
     sigmoid calibration fitted on cross-validated decision values
-    (two folds), after which one SVC is refitted on all the data.
+    (two folds), after which one SVC is refitted on all the data. The folds
+    keep each digit and its varied copies together, so the calibration never
+    scores an SVC on copies of digits it was trained on.
     """
 
     name = "svm"
@@ -33,11 +37,16 @@ class SvmClassifier(SklearnDigitClassifier):
             PCA(n_components=params.pca_components, random_state=SEED),
             SVC(kernel="rbf", C=params.C, gamma=params.gamma, random_state=SEED),
         )
-        self.estimator = CalibratedClassifierCV(svc_pipeline, method="sigmoid", cv=params.calibration_folds,
-                                                ensemble=False)
         progress.start(total=1, unit="fit")
-        progress.note(f"fitting {params.calibration_folds}-fold calibration and the final SVC")
-        self.estimator.fit(images.reshape(len(images), -1), labels)
+        progress.note(f"adding {params.varied_copies} rotated, slanted, re-stroked copies of each digit")
+        varied_images, varied_labels = with_varied_copies(images, labels, params.variation, params.varied_copies)
+        sources = np.tile(np.arange(len(images)), 1 + params.varied_copies)
+        folds = StratifiedGroupKFold(params.calibration_folds, shuffle=True, random_state=SEED)
+        self.estimator = CalibratedClassifierCV(svc_pipeline, method="sigmoid", ensemble=False,
+                                                cv=list(folds.split(varied_images, varied_labels, groups=sources)))
+        progress.note(f"fitting {params.calibration_folds}-fold calibration and the final SVC "
+                      f"on {len(varied_labels):,} digits")
+        self.estimator.fit(varied_images.reshape(len(varied_images), -1), varied_labels)
         progress.advance(support_vectors=int(self.support_vector_count))
 
     @property
