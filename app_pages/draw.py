@@ -71,8 +71,8 @@ def map_caption(pixel_map: PixelMap) -> str:
 
 def show_neighbours(explanation: Explanation, arena: Arena) -> None:
     """The training images most like the drawing, or why they cannot be shown."""
-    neighbours, index = explanation.neighbours, arena.neighbours
-    if neighbours is None or index is None:
+    neighbours, index = explanation.neighbours, arena.explainer.index
+    if neighbours is None or index is None:  # both or neither: no index, no neighbours
         st.info(f"The most similar training images cannot be shown: {arena.neighbours_error}", icon="ℹ️")
         return
     st.markdown("**The most similar training images** (what every model learnt from)")
