@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pipelines import neighbours
+from pipelines import explain_bench, neighbours
 from pipelines.arena import Arena, load_arena
 from pipelines.data import MnistData
 from pipelines.explain import EXPLAIN, CnnSaliency, Explainer, heatmap, hex_rgb
@@ -219,3 +219,11 @@ def test_the_command_builds_the_index_training_would_have_built(trained_artifact
     np.testing.assert_array_equal(load_index(ArtifactStore(tmp_path), fingerprint).train_indices,
                                   load_index(ArtifactStore(trained_artifacts), fingerprint).train_indices)
 
+
+def test_the_latency_benchmark_writes_its_section(trained_artifacts: Path, tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    argv = ["--artifacts", str(trained_artifacts), "--data", "sample", "--count", "10", "--out", str(out)]
+    assert explain_bench.main(argv) == 0
+    section = out.read_text()
+    assert "<!-- begin explain-latency -->" in section and "<!-- end explain-latency -->" in section
+    assert all(part in section for part in ("whole explanation", "cnn saliency", "rf importance", "| neighbours |"))
