@@ -1,4 +1,4 @@
-"""Draw: a digit on the canvas, or a photo of one, and every model's answer as soon as the mouse lifts."""
+"""Draw: a digit on the canvas, or a photo of one, every model's answer as soon as the mouse lifts, and why."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import ui
 from pipelines.analysis import LivePrediction, agreement, predict_all, verdict
 from pipelines.arena import Arena
 from pipelines.dashboard_settings import DashboardSettings
+from pipelines.explain import Explanation, PixelMap, heatmap
 from pipelines.inputs import Reading, UploadError, read_drawing, read_upload
 from pipelines.jobs import TrainingRequest
-from pipelines.registry import LoadedModel, MODEL_NAMES
+from pipelines.registry import MODEL_NAMES
 
 EMPTY = {"canvas": "✏️ The canvas is empty: draw a digit and the models answer as soon as you lift the mouse.",
          "upload": "The uploaded image is blank: no digit could be found in it."}
@@ -21,6 +22,8 @@ NOT_SURE = "🤔 not sure"
 BADGE_COLOURS = {"unanimous": "green", "majority": "orange", "split": "red"}
 MODEL_SEES_SCALE = 5
 BAR_GREY = "#C9D1DA"
+WHY = "🔍 Why this prediction"
+MAP_HEADINGS = {"saliency": "the strokes that decided", "importance": "the pixels it relies on"}
 
 
 def probability_bars(probabilities: np.ndarray, colour: str, height: int) -> str:
@@ -57,18 +60,59 @@ def show_predictions(image: np.ndarray, predictions: list[LivePrediction], setti
                         unsafe_allow_html=True)
 
 
-def show_reading(reading: Reading, models: dict[str, LoadedModel], settings: DashboardSettings, source: str) -> None:
-    """Predictions for a readable input; otherwise say what is wrong instead of guessing."""
+def map_caption(pixel_map: PixelMap) -> str:
+    if pixel_map.method == "saliency":
+        return (f"The parts of your strokes that pushed it towards **{pixel_map.digit}**, brightest where they pushed "
+                f"most (gradient × input, smoothed over noisy copies); your drawing outlined in white. "
+                f"{pixel_map.milliseconds:.0f} ms.")
+    return ("How much the forest relies on each pixel (its feature importances: the same for every drawing), under "
+            "your drawing **deskewed**, outlined in white: the forest reads deskewed pixels, so this is what it saw.")
+
+
+def show_neighbours(explanation: Explanation, arena: Arena) -> None:
+    """The training images most like the drawing, or why they cannot be shown."""
+    neighbours, index = explanation.neighbours, arena.explainer.index
+    if neighbours is None or index is None:  # both or neither: no index, no neighbours
+        st.info(f"The most similar training images cannot be shown: {arena.neighbours_error}", icon="ℹ️")
+        return
+    st.markdown("**The most similar training images** (what every model learnt from)")
+    ui.image_grid(neighbours.images, [f"{label} · {distance:.1f}"
+                                      for label, distance in zip(neighbours.labels, neighbours.distances)],
+                  arena.explainer.config.neighbour_px)
+    digit, votes = neighbours.vote()
+    st.caption(f"{votes} of {len(neighbours.labels)} are {digit}s. Under each, its label · its distance to your "
+               f"drawing: nearest first among {len(index.labels):,} training images, both deskewed, over their first "
+               f"{index.components} principal components; {explanation.neighbours_ms:.0f} ms.")
+
+
+def show_explanation(image: np.ndarray, arena: Arena, key: str) -> None:
+    """Each model's map over the image it saw, then the nearest training images; only what the loaded models allow."""
+    explanation = arena.explainer.explain(image)
+    with st.container(key=f"explain-{key}"), st.expander(WHY, expanded=True):
+        if explanation.maps:
+            for column, pixel_map in zip(st.columns(len(explanation.maps)), explanation.maps):
+                colour = ui.MODEL_COLOURS.get(pixel_map.model, ui.ENSEMBLE_COLOUR)
+                column.markdown(f"**{arena.models[pixel_map.model].title}**: {MAP_HEADINGS[pixel_map.method]}")
+                column.image(heatmap(pixel_map.values, pixel_map.seen, colour))
+                column.caption(map_caption(pixel_map))
+        for name, problem in arena.explainer.problems.items():
+            st.caption(f"{ui.model_label(arena, name)} has no map: {problem}")
+        show_neighbours(explanation, arena)
+
+
+def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, source: str) -> None:
+    """Predictions and their explanation for a readable input; otherwise say what is wrong instead of guessing."""
     if reading.problem == "empty":
         st.info(EMPTY[source])
     elif reading.problem == "unreadable":
         st.warning(UNREADABLE)
     else:
-        show_predictions(reading.image, predict_all(models, reading.image), settings, source)
+        show_predictions(reading.image, predict_all(arena.models, reading.image), settings, source)
+        show_explanation(reading.image, arena, source)
 
 
 @st.fragment
-def canvas_panel(models: dict[str, LoadedModel], settings: DashboardSettings, stroke_width: int) -> None:
+def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int) -> None:
     """The canvas and its predictions; a stroke reruns only this fragment."""
     generation = st.session_state.setdefault("canvas_generation", 0)
     left, right = st.columns([1, 2])
@@ -80,10 +124,10 @@ def canvas_panel(models: dict[str, LoadedModel], settings: DashboardSettings, st
             st.session_state["canvas_generation"] = generation + 1
             st.rerun(scope="fragment")
     with right:
-        show_reading(read_drawing(drawing.image_data), models, settings, "canvas")
+        show_reading(read_drawing(drawing.image_data), arena, settings, "canvas")
 
 
-def upload_panel(models: dict[str, LoadedModel], settings: DashboardSettings) -> None:
+def upload_panel(arena: Arena, settings: DashboardSettings) -> None:
     upload = st.file_uploader("…or upload a photo or scan of one digit (dark ink on light paper is fine)",
                               type=list(settings.upload_types), key="upload")
     if upload is None:
@@ -93,7 +137,7 @@ def upload_panel(models: dict[str, LoadedModel], settings: DashboardSettings) ->
     except UploadError as error:
         st.error(f"**{upload.name}** cannot be used. {error}", icon="🚫")
         return
-    show_reading(read_drawing(pixels), models, settings, "upload")
+    show_reading(read_drawing(pixels), arena, settings, "upload")
 
 
 def render_draw(arena: Arena, settings: DashboardSettings) -> None:
@@ -104,9 +148,9 @@ def render_draw(arena: Arena, settings: DashboardSettings) -> None:
         return
     low, high = settings.stroke_range
     stroke_width = st.slider("Stroke width", low, high, settings.stroke_width, key="stroke_width")
-    canvas_panel(arena.models, settings, stroke_width)
+    canvas_panel(arena, settings, stroke_width)
     st.divider()
-    upload_panel(arena.models, settings)
+    upload_panel(arena, settings)
 
 
 render_draw(ui.get_arena(), ui.settings())

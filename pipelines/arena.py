@@ -8,12 +8,15 @@ old one without restarting the app.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipelines.analysis import shared_dataset
+from pipelines.explain import Explainer
+from pipelines.neighbours import NeighbourIndex, load_index
 from pipelines.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
 from pipelines.store import ArtifactError, ArtifactStore
 
@@ -38,6 +41,8 @@ class Arena:
     datasets: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     dataset_errors: dict[str, str] = field(default_factory=dict)
     test_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+    neighbours: NeighbourIndex | None = None
+    neighbours_error: str | None = None
 
     @property
     def models(self) -> dict[str, LoadedModel]:
@@ -66,6 +71,11 @@ class Arena:
         fingerprint, names = shared_dataset(usable)
         return (self.datasets[fingerprint] if fingerprint else None), names
 
+    @cached_property
+    def explainer(self) -> Explainer:
+        """Built on first use and kept as long as these models, so the CNN's saliency is compiled once."""
+        return Explainer(self.models, self.neighbours)
+
     def metrics(self) -> dict[str, dict[str, Any]]:
         return {name: m.metrics for name, m in self.models.items()}
 
@@ -84,7 +94,8 @@ class Arena:
 
 
 def load_arena(artifacts_dir: Path | str) -> Arena:
-    """Load every model that loads, the datasets they were evaluated on and their test-set probabilities."""
+    """Load every model that loads, the datasets they were evaluated on, their test-set probabilities and the
+    neighbour index of the training set most of them share."""
     artifacts_dir = Path(artifacts_dir)
     arena = Arena(artifacts_dir, load_report(artifacts_dir))
     store = ArtifactStore(artifacts_dir)
@@ -99,4 +110,10 @@ def load_arena(artifacts_dir: Path | str) -> Arena:
             arena.test_probabilities[name] = model.test_proba()
         except (OSError, ValueError) as error:
             arena.dataset_errors[f"{name} test probabilities"] = f"{model.run.path}: {error}"
+    fingerprint, _ = shared_dataset({name: arena.fingerprint(name) for name in arena.models})
+    if fingerprint is not None:
+        try:
+            arena.neighbours = load_index(store, fingerprint)
+        except ArtifactError as error:
+            arena.neighbours_error = str(error)
     return arena

@@ -4,6 +4,7 @@ Layout, one folder per model and one per run inside it:
 
     artifacts/<model>/runs/<run_id>/   model file(s), metrics.json, test_proba.npy, manifest.json
     artifacts/datasets/<fingerprint>.npz   the test images the metrics were computed on
+    artifacts/datasets/<fingerprint>.neighbours.joblib   training images searchable by similarity (pipelines.neighbours)
 
 A run is built in a hidden staging folder and renamed into `runs/` only when
 every file and the manifest are on disk, so a crash or a kill leaves the
@@ -27,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 
 from pipelines import config
@@ -40,6 +42,7 @@ ROBUSTNESS = "robustness.json"
 RUNS = "runs"
 STAGING_PREFIX = ".staging-"
 DATASETS = "datasets"
+NEIGHBOURS_SUFFIX = ".neighbours.joblib"
 HISTORY_LIMIT = 5
 """Runs kept per model; older ones are pruned after a new run lands."""
 
@@ -211,6 +214,31 @@ class ArtifactStore:
                 return {key: archive[key] for key in archive.files}
         except (OSError, ValueError) as error:
             raise ArtifactError(f"{path}: the dataset of these models cannot be read ({error})") from error
+
+    def neighbours_path(self, fingerprint: str) -> Path:
+        return self.root / DATASETS / f"{fingerprint}{NEIGHBOURS_SUFFIX}"
+
+    def save_neighbours(self, fingerprint: str, index: dict[str, Any]) -> Path:
+        """Keep a dataset's neighbour index beside it, written whole or not at all."""
+        buffer = io.BytesIO()
+        joblib.dump(index, buffer, compress=3)
+        path = self.neighbours_path(fingerprint)
+        atomic_write_bytes(path, buffer.getvalue())
+        return path
+
+    def load_neighbours(self, fingerprint: str) -> dict[str, Any]:
+        path = self.neighbours_path(fingerprint)
+        if not path.is_file():
+            raise ArtifactError(f"{path}: missing (these models were trained before training stored a neighbour "
+                                "index; retrain, or run python -m pipelines.neighbours with their profile and data)")
+        try:
+            payload = joblib.load(path)
+        except Exception as error:  # a corrupt pickle fails with any exception type
+            raise ArtifactError(f"{path}: the neighbour index cannot be read "
+                                f"({type(error).__name__}: {error})") from error
+        if not isinstance(payload, dict):
+            raise ArtifactError(f"{path}: not a neighbour index (it holds a {type(payload).__name__})")
+        return payload
 
     def _prune(self, model_name: str) -> None:
         for run in self.runs(model_name)[HISTORY_LIMIT:]:

@@ -21,6 +21,7 @@ import numpy as np
 from pipelines import config
 from pipelines.data import DataSourceError, MnistData, add_data_argument, load_data
 from pipelines.evaluate import evaluate
+from pipelines.neighbours import ensure_index
 from pipelines.progress import Progress
 from pipelines.registry import MODEL_NAMES, library_versions, model_class
 from pipelines.report import text_table
@@ -87,6 +88,7 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
                 len(data.train_labels), len(data.test_labels), data.fingerprint[:12])
     store = ArtifactStore(artifacts_dir)
     store.save_dataset(data.fingerprint, data.summary_arrays())
+    ensure_index(store, data)
     results, failures = [], {}
     for name in models:
         logger.info("training %s (%s profile)", name, profile.name)

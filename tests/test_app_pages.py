@@ -205,3 +205,32 @@ def test_a_run_without_robustness_curves_is_named(artifacts_copy: Path, monkeypa
     app = visit(open_app(artifacts_copy, monkeypatch), "robustness")
     assert "Random forest (rf) has no robustness curves" in texts(app)
     assert len(app.get("plotly_chart")) == 6
+
+
+def _upload_a_three(app: AppTest, sample) -> AppTest:
+    digit = sample.test_images[int(np.flatnonzero(sample.test_labels == 3)[0])]
+    app.file_uploader(key="upload").set_value(("three.png", png_bytes(paper_photo(digit)), "image/png")).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_a_read_digit_is_explained(trained_artifacts: Path, sample, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _upload_a_three(visit(open_app(trained_artifacts, monkeypatch), "draw"), sample)
+    [why] = [e for e in app.expander if e.label == "🔍 Why this prediction"]
+    said = "\n".join(c.value for c in why.caption) + "\n".join(m.value for m in why.markdown)
+    assert "Convolutional network**: the strokes that decided" in said
+    assert "Random forest**: the pixels it relies on" in said and "**deskewed**" in said
+    assert "The most similar training images" in said and " of 8 are " in said
+    assert len(why.image) == 3  # two maps and one grid of neighbours
+    assert not why.info
+
+
+def test_without_a_neighbour_index_the_maps_stay_and_an_info_says_why(artifacts_copy: Path, sample,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for index in artifacts_copy.glob("datasets/*.neighbours.joblib"):
+        index.unlink()  # as models trained before the index existed
+    app = _upload_a_three(visit(open_app(artifacts_copy, monkeypatch), "draw"), sample)
+    [why] = [e for e in app.expander if e.label == "🔍 Why this prediction"]
+    assert any("most similar training images cannot be shown" in i.body and "missing" in i.body for i in why.info)
+    assert len(why.image) == 2
+    assert "the strokes that decided" in "\n".join(m.value for m in why.markdown)

@@ -25,6 +25,8 @@ PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mist
 NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw",
               "robustness": "Robustness", "data": "Data", "train": "Train"}
 EMPTY_CANVAS = "The canvas is empty"
+EXPLANATION = ".st-key-explain-canvas"
+EXPLANATION_IMAGES = 2 + 8  # the CNN's and the forest's maps, then eight neighbours
 LOAD_SECONDS = 120
 PREDICTION_SECONDS = 30
 DRAWINGS = 12
@@ -107,6 +109,14 @@ def wait_for_predictions(page: object) -> None:
     page.wait_for_function(complete, timeout=PREDICTION_SECONDS * 1000, polling="raf")
 
 
+def wait_for_explanation(page: object) -> object:
+    """Until the "Why this prediction" section shows both maps and every neighbour; returns the section."""
+    page.wait_for_function(f"document.querySelectorAll('{EXPLANATION} img').length >= {EXPLANATION_IMAGES}"
+                           " && [...document.querySelectorAll('" + EXPLANATION + " img')].every(img => img.complete)",
+                           timeout=PREDICTION_SECONDS * 1000, polling="raf")
+    return page.locator(EXPLANATION)
+
+
 def clear_canvas(page: object, how: str = "toolbar") -> None:
     """Clear with the canvas toolbar's bin, or with the page's own button (which mounts a fresh canvas)."""
     old_canvas = page.locator("canvas.upper-canvas").first.element_handle()
@@ -115,7 +125,7 @@ def clear_canvas(page: object, how: str = "toolbar") -> None:
     else:
         page.get_by_role("button", name="Clear the canvas").click()
     page.get_by_text(EMPTY_CANVAS).wait_for(timeout=PREDICTION_SECONDS * 1000)
-    for locator in predictions(page):
+    for locator in [*predictions(page), page.locator(EXPLANATION)]:
         locator.wait_for(state="detached", timeout=PREDICTION_SECONDS * 1000)
     if how != "toolbar":
         page.wait_for_function("canvas => !canvas.isConnected", arg=old_canvas, timeout=PREDICTION_SECONDS * 1000)
@@ -147,9 +157,12 @@ def test_journey_with_trained_models(trained_artifacts: Path, browser: object, t
             for locator in predictions(page):
                 assert "sure" in locator.inner_text()  # the digit and its confidence are shown
             assert page.get_by_text(EMPTY_CANVAS).count() == 0
+            explanation = wait_for_explanation(page)
+            assert "Why this prediction" in explanation.inner_text() and "deskewed" in explanation.inner_text()
             if drawing == 1:
                 assert_no_exception(page)
                 screenshot(page, DOCS / "draw.png")
+                explanation.screenshot(path=str(DOCS / "explain.png"))
             clear_canvas(page, "button" if drawing % 4 == 3 else "toolbar")
         print(f"\nDRAW LATENCY median={statistics.median(latencies):.0f} ms over {len(latencies)} drawings "
               f"(min {min(latencies):.0f}, max {max(latencies):.0f} ms; "
