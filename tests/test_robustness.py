@@ -12,6 +12,7 @@ from scipy import ndimage
 
 from pipelines.data import MnistData
 from pipelines.registry import load_models
+from pipelines import robustness_report
 from pipelines.robustness import ROBUSTNESS, as_unit_float, perturb, robustness_curves
 
 KINDS = ROBUSTNESS.kinds
@@ -169,3 +170,26 @@ def test_curves_of_a_trained_model(trained_artifacts: Path, sample: MnistData) -
     assert result["clean_accuracy"] > 0.8
     rotation = result["perturbations"]["rotation"]["accuracy"]
     assert rotation[-1] < result["clean_accuracy"]
+
+
+def test_the_report_writes_every_stored_curve_point_into_the_benchmarks(trained_artifacts: Path,
+                                                                        tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\nkept as it is\n")
+    assert robustness_report.main(["--artifacts", str(trained_artifacts), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "kept as it is" in text and "<!-- begin robustness -->" in text
+    rows = [line for line in text.splitlines() if line.startswith("| rotation | 30 |")]
+    curves, missing = robustness_report.stored_curves(trained_artifacts)
+    assert not missing and len(rows) == 1
+    expected = [f"{curves[name]['perturbations']['rotation']['accuracy'][-1]:.1%}" for name in curves]
+    assert rows[0].strip(" |").split(" | ")[3:] == expected
+    assert sum(line.startswith("| ") for line in text.splitlines()) == 2 + sum(
+        len(spec.strengths) for spec in ROBUSTNESS.perturbations)
+
+
+def test_the_report_refuses_artifacts_without_runs(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n")
+    assert robustness_report.main(["--artifacts", str(tmp_path / "empty"), "--out", str(out)]) == 1
+    assert out.read_text() == "# Benchmarks\n"
