@@ -11,8 +11,10 @@ models learn from what a drawing of that digit would look like to them.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import ndimage
 
 from pipelines.config import IMAGE_SIDE, SEED, DrawingVariation
@@ -69,8 +71,15 @@ def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, 
     shears = rng.uniform(-variation.shear_degrees, variation.shear_degrees, total)
     steps = rng.choice(np.array(variation.thickness_steps), total)
     chunks = [slice(start, start + CHUNK_SIZE) for start in range(0, total, CHUNK_SIZE)]
-    varied = Parallel(n_jobs=n_jobs)(
-        delayed(_vary_chunk)(images[sources[chunk]], rotations[chunk], shears[chunk], steps[chunk]) for chunk in chunks)
+    tasks = [(images[sources[chunk]], rotations[chunk], shears[chunk], steps[chunk]) for chunk in chunks]
+    workers = min(os.cpu_count() or 1, len(tasks)) if n_jobs == -1 else n_jobs
+    if workers <= 1:
+        varied = [_vary_chunk(*task) for task in tasks]
+    else:
+        # A pool of our own, joined when the block ends: joblib's reusable workers were left to the end of the
+        # process, and a training child of `pipelines.bench` once hung there waiting for them.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            varied = list(pool.map(_vary_chunk, *zip(*tasks)))
     return np.concatenate(varied).astype(np.float32)
 
 
