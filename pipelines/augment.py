@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from pipelines.config import IMAGE_SIDE, SEED, DrawingVariation
 from pipelines.preprocess import canvas_to_mnist
+from pipelines.progress import Progress
 
 PADDING = 8
 """Room added around a digit before it turns, so no rotated corner is cut off."""
@@ -59,6 +60,15 @@ def _vary_chunk(images: np.ndarray, rotations: np.ndarray, shears: np.ndarray, s
     return np.stack([vary_digit(*args) for args in zip(images, rotations, shears, steps)])
 
 
+def source_indices(count: int, repeats: int) -> np.ndarray:
+    """Which of `count` images each row of `repeats` stacked passes over them came from: image i at k·count + i.
+
+    The layout of `varied_copies` (and, with the originals as pass 0, of `with_varied_copies`); it is how a
+    split keeps a digit and its copies on one side.
+    """
+    return np.tile(np.arange(count), repeats)
+
+
 def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, seed: int = SEED,
                   n_jobs: int = -1) -> np.ndarray:
     """`copies` varied copies of every image, (copies × n, 28, 28) float32, copy k of image i at k·n + i."""
@@ -66,7 +76,7 @@ def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, 
         return np.empty((0, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
     rng = np.random.default_rng(seed)
     total = copies * len(images)
-    sources = np.tile(np.arange(len(images)), copies)
+    sources = source_indices(len(images), copies)
     rotations = rng.uniform(-variation.rotation_degrees, variation.rotation_degrees, total)
     shears = rng.uniform(-variation.shear_degrees, variation.shear_degrees, total)
     steps = rng.choice(np.array(variation.thickness_steps), total)
@@ -84,7 +94,10 @@ def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, 
 
 
 def with_varied_copies(images: np.ndarray, labels: np.ndarray, variation: DrawingVariation, copies: int,
-                       seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+                       progress: Progress | None = None, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """The training set followed by its varied copies, and the labels to match."""
+    if progress is not None:
+        progress.note(f"adding {copies} rotated, slanted, re-stroked copies of each digit")
     varied = varied_copies(images, variation, copies, seed)
-    return np.concatenate([images.astype(np.float32), varied]), np.concatenate([labels] * (1 + copies))
+    return (np.concatenate([images.astype(np.float32), varied]),
+            np.asarray(labels)[source_indices(len(labels), 1 + copies)])

@@ -52,7 +52,7 @@ def accuracy_at(model_curves: dict[str, Any], kind: str, position: int) -> float
 def curve_rows(curves: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (perturbation, strength), one accuracy per model, in the order the lab measured them."""
     first = next(iter(curves.values()))["perturbations"]
-    kinds = [kind for kind in ROBUSTNESS.kinds if kind in first] + [kind for kind in first if kind not in ROBUSTNESS.kinds]
+    kinds = sorted(first, key=lambda kind: ROBUSTNESS.kinds.index(kind) if kind in ROBUSTNESS.kinds else len(first))
     rows = []
     for kind in kinds:
         curve = first[kind]

@@ -80,8 +80,7 @@ class CnnClassifier(DigitClassifier):
             images.astype(np.float32), labels, test_size=params.validation_fraction, stratify=labels,
             random_state=SEED,
         )
-        progress.note(f"adding {params.varied_copies} rotated, slanted, re-stroked copies of each digit")
-        train_x, train_y = with_varied_copies(train_x, train_y, params.variation, params.varied_copies)
+        train_x, train_y = with_varied_copies(train_x, train_y, params.variation, params.varied_copies, progress)
         train_x, val_x = train_x[..., None], val_x[..., None]
         augmenter = build_augmenter(params)
 

@@ -28,8 +28,7 @@ class ForestClassifier(SklearnDigitClassifier):
             n_estimators=0, min_samples_leaf=params.min_samples_leaf, max_features=params.max_features,
             n_jobs=-1, random_state=SEED, warm_start=True,
         )
-        progress.note(f"adding {params.varied_copies} rotated, slanted, re-stroked copies of each digit")
-        varied_images, labels = with_varied_copies(images, labels, params.variation, params.varied_copies)
+        varied_images, labels = with_varied_copies(images, labels, params.variation, params.varied_copies, progress)
         features = deskew_flatten(varied_images)
         progress.start(total=params.n_estimators, unit="tree")
         while forest.n_estimators < params.n_estimators:

@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
-from pipelines.augment import with_varied_copies
+from pipelines.augment import source_indices, with_varied_copies
 from pipelines.config import SEED, SvmParams
 from pipelines.features import deskew_flatten
 from pipelines.models.base import SklearnDigitClassifier
@@ -38,9 +38,9 @@ class SvmClassifier(SklearnDigitClassifier):
             SVC(kernel="rbf", C=params.C, gamma=params.gamma, random_state=SEED),
         )
         progress.start(total=1, unit="fit")
-        progress.note(f"adding {params.varied_copies} rotated, slanted, re-stroked copies of each digit")
-        varied_images, varied_labels = with_varied_copies(images, labels, params.variation, params.varied_copies)
-        sources = np.tile(np.arange(len(images)), 1 + params.varied_copies)
+        varied_images, varied_labels = with_varied_copies(images, labels, params.variation, params.varied_copies,
+                                                          progress)
+        sources = source_indices(len(images), 1 + params.varied_copies)
         folds = StratifiedGroupKFold(params.calibration_folds, shuffle=True, random_state=SEED)
         self.estimator = CalibratedClassifierCV(svc_pipeline, method="sigmoid", ensemble=False,
                                                 cv=list(folds.split(varied_images, varied_labels, groups=sources)))
