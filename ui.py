@@ -10,14 +10,14 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from pipelines.arena import Arena, load_arena, runs_signature
-from pipelines.dashboard_settings import DashboardSettings, load_settings
-from pipelines.jobs import JobError, TrainingRequest, job_status, latest_job, start_training
-from pipelines.registry import MODEL_NAMES
+from pipelines.serving.arena import Arena, load_arena, runs_signature
+from pipelines.serving.settings import DashboardSettings, load_settings
+from pipelines.training.jobs import JobError, TrainingRequest, job_status, latest_job, start_training
+from pipelines.store.registry import MODEL_NAMES
 
 TRAIN_PAGE = "app_pages/train.py"
 DRAW_PAGE = "app_pages/draw.py"
-TRAIN_COMMAND = "python -m pipelines.train --profile quick"
+TRAIN_COMMAND = "python -m pipelines.training.train --profile quick"
 MODEL_COLOURS = {"svm": "#4C78A8", "rf": "#54A24B", "cnn": "#E45756"}
 """One colour per model, the same on every chart."""
 ENSEMBLE_COLOUR = "#9D755D"

@@ -8,11 +8,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from pipelines.analysis import (CONFUSION_VIEWS, ConfusionView, cell_indices, confusion_view, most_confused_pairs,
+from pipelines.evaluation.analysis import (CONFUSION_VIEWS, ConfusionView, cell_indices, confusion_view, most_confused_pairs,
                                 per_class_frame, reliability_frame)
-from pipelines.arena import Arena
+from pipelines.serving.arena import Arena
 from pipelines.config import N_CLASSES
-from pipelines.dashboard_settings import DashboardSettings
+from pipelines.serving.settings import DashboardSettings
 
 CELL_KEYS = ("cell_model", "cell_true", "cell_predicted")
 DIGITS = list(range(N_CLASSES))

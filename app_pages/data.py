@@ -7,10 +7,10 @@ import plotly.express as px
 import streamlit as st
 
 import ui
-from pipelines.analysis import class_balance, samples_per_digit
-from pipelines.arena import Arena
+from pipelines.evaluation.analysis import class_balance, samples_per_digit
+from pipelines.serving.arena import Arena
 from pipelines.config import N_CLASSES
-from pipelines.dashboard_settings import DashboardSettings
+from pipelines.serving.settings import DashboardSettings
 
 
 def render_data(arena: Arena, settings: DashboardSettings) -> None:

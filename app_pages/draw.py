@@ -7,13 +7,13 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 import ui
-from pipelines.analysis import LivePrediction, agreement, predict_all, verdict
-from pipelines.arena import Arena
-from pipelines.dashboard_settings import DashboardSettings
-from pipelines.explain import Explanation, PixelMap, heatmap
-from pipelines.inputs import Reading, UploadError, read_drawing, read_upload
-from pipelines.jobs import TrainingRequest
-from pipelines.registry import MODEL_NAMES
+from pipelines.evaluation.analysis import LivePrediction, agreement, predict_all, verdict
+from pipelines.serving.arena import Arena
+from pipelines.serving.settings import DashboardSettings
+from pipelines.evaluation.explain import Explanation, PixelMap, heatmap
+from pipelines.reading.inputs import Reading, UploadError, read_drawing, read_upload
+from pipelines.training.jobs import TrainingRequest
+from pipelines.store.registry import MODEL_NAMES
 
 EMPTY = {"canvas": "✏️ The canvas is empty: draw a digit and the models answer as soon as you lift the mouse.",
          "upload": "The uploaded image is blank: no digit could be found in it."}

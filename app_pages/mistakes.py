@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from pipelines.analysis import all_wrong, disagreements, mistakes
-from pipelines.arena import Arena
-from pipelines.dashboard_settings import DashboardSettings
+from pipelines.evaluation.analysis import all_wrong, disagreements, mistakes
+from pipelines.serving.arena import Arena
+from pipelines.serving.settings import DashboardSettings
 
 VIEWS = ("One model's mistakes", "The models disagree", "Every model is wrong")
 

@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from pipelines.analysis import LEADERBOARD_COLUMNS, LITERATURE, best_models, leaderboard, plain_reading
-from pipelines.arena import Arena
-from pipelines.dashboard_settings import DashboardSettings
+from pipelines.evaluation.analysis import LEADERBOARD_COLUMNS, LITERATURE, best_models, leaderboard, plain_reading
+from pipelines.serving.arena import Arena
+from pipelines.serving.settings import DashboardSettings
 
 BEST_STYLE = "background-color: #FDE2E1; font-weight: 700"
 CONTEXT_TITLES = {"title": "Model", "trained": "Trained (UTC)", "profile": "Profile", "data": "Data"}

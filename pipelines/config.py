@@ -36,7 +36,7 @@ class DrawingVariation:
 
     The front end undoes size and position but not these, so every model
     learns from the training digits plus copies varied over these ranges
-    (`pipelines.augment`).
+    (`pipelines.data.augment`).
     """
 
     rotation_degrees: float = 25.0  # uniform in ±this

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from pipelines import config
-from pipelines.dashboard_settings import ARTIFACTS_ENV
+from pipelines.serving.settings import ARTIFACTS_ENV
 
 APP = config.PROJECT_ROOT / "app.py"
 PAGES = ("overview", "compare", "mistakes", "draw", "robustness", "data", "train")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from pipelines import config
-from pipelines.data import MnistData, load_sample
-from pipelines.registry import MODEL_NAMES
-from pipelines.train import train
+from pipelines.data.sources import MnistData, load_sample
+from pipelines.store.registry import MODEL_NAMES
+from pipelines.training.train import train
 
 
 @pytest.fixture(scope="session")

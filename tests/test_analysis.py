@@ -10,12 +10,13 @@ import pytest
 
 from app_fixtures import paper_photo, png_bytes
 from conftest import drawn_digit
-from pipelines import analysis, config
-from pipelines.arena import load_arena, runs_signature
-from pipelines.dashboard_settings import ARTIFACTS_ENV, load_settings
-from pipelines.inputs import UploadError, read_drawing, read_upload
-from pipelines.registry import MODEL_NAMES
-from pipelines.store import ArtifactStore
+from pipelines import config
+from pipelines.evaluation import analysis
+from pipelines.serving.arena import load_arena, runs_signature
+from pipelines.serving.settings import ARTIFACTS_ENV, load_settings
+from pipelines.reading.inputs import UploadError, read_drawing, read_upload
+from pipelines.store.registry import MODEL_NAMES
+from pipelines.store.artifacts import ArtifactStore
 
 MATRIX = np.array([[5, 2, 0], [1, 6, 3], [0, 0, 4]])
 LIMIT_BYTES = 1_000_000

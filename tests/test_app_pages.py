@@ -12,10 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import APP, APP_TIMEOUT_SECONDS, PAGES, paper_photo, png_bytes
-from pipelines.dashboard_settings import ARTIFACTS_ENV, load_settings
-from pipelines.jobs import job_status, latest_job
-from pipelines.registry import MODEL_NAMES
-from pipelines.store import ArtifactStore
+from pipelines.serving.settings import ARTIFACTS_ENV, load_settings
+from pipelines.training.jobs import job_status, latest_job
+from pipelines.store.registry import MODEL_NAMES
+from pipelines.store.artifacts import ArtifactStore
 
 NO_MODELS = "No trained model yet"
 JOB_SECONDS = 240
@@ -60,7 +60,7 @@ def test_page_renders_without_models(page: str, empty_artifacts: Path, monkeypat
     if page == "train":
         assert "No training run has been started" in texts(app)
     else:
-        assert NO_MODELS in texts(app) and "python -m pipelines.train" in texts(app)
+        assert NO_MODELS in texts(app) and "python -m pipelines.training.train" in texts(app)
 
 
 def test_overview_marks_the_best_model(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:

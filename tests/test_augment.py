@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.augment import change_thickness, vary_digit, varied_copies, with_varied_copies
+from pipelines.data.augment import change_thickness, vary_digit, varied_copies, with_varied_copies
 from pipelines.config import DrawingVariation
-from pipelines.data import MnistData
-from pipelines.preprocess import canvas_to_mnist
+from pipelines.data.sources import MnistData
+from pipelines.reading.canvas import canvas_to_mnist
 
 STILL = DrawingVariation(rotation_degrees=0.0, shear_degrees=0.0, thickness_steps=(0,))
 

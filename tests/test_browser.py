@@ -15,7 +15,7 @@ import pytest
 
 from app_fixtures import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 from pipelines import config
-from pipelines.registry import MODEL_NAMES
+from pipelines.store.registry import MODEL_NAMES
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

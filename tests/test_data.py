@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines import config, data
-from pipelines.data import DataSourceError, MnistData, load_data, load_idx
+from pipelines import config
+from pipelines.data import sources as data
+from pipelines.data.sources import DataSourceError, MnistData, load_data, load_idx
 
 # Label counts published with the canonical files (../shared/mnist/README.md).
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

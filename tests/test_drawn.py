@@ -10,11 +10,11 @@ import pytest
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from pipelines.data import MnistData
-from pipelines.drawn import DRAWN, StrokeStyle, draw_digit, iter_drawn_digits, make_drawn_digits
-from pipelines.drawn_bench import SECTION, main
-from pipelines.preprocess import canvas_to_mnist, naive_resize
-from pipelines.registry import load_models
+from pipelines.data.sources import MnistData
+from pipelines.evaluation.drawn import DRAWN, StrokeStyle, draw_digit, iter_drawn_digits, make_drawn_digits
+from pipelines.benchmarks.drawn import SECTION, main
+from pipelines.reading.canvas import canvas_to_mnist, naive_resize
+from pipelines.store.registry import load_models
 
 SEED = 7
 COUNT = 30

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import jobs
-from pipelines.registry import load_report
+from pipelines.training import jobs
+from pipelines.store.registry import load_report
 
 WAIT_SECONDS = 240
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pipelines.data import MnistData
-from pipelines.preprocess import canvas_to_mnist
-from pipelines.registry import MODEL_NAMES, load_model, load_models
-from pipelines.store import ArtifactStore
+from pipelines.data.sources import MnistData
+from pipelines.reading.canvas import canvas_to_mnist
+from pipelines.store.registry import MODEL_NAMES, load_model, load_models
+from pipelines.store.artifacts import ArtifactStore
 
 from conftest import drawn_digit
 

@@ -30,7 +30,7 @@ import pytest
 from sklearn.datasets import _openml
 
 from pipelines import config
-from pipelines.data import DataSourceError, load_data, load_openml
+from pipelines.data.sources import DataSourceError, load_data, load_openml
 
 DATA_ID = 554
 FILE_ID = 52667

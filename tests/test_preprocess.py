@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pipelines.preprocess import FRONT_END, canvas_to_mnist
+from pipelines.reading.canvas import FRONT_END, canvas_to_mnist
 
 from conftest import drawn_digit
 

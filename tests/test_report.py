@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines import bench
-from pipelines.report import update_markdown_section
+from pipelines.benchmarks import bench
+from pipelines.evaluation.report import update_markdown_section
 
 
 def test_a_section_is_appended_then_replaced_leaving_the_rest(tmp_path: Path) -> None:
@@ -29,4 +29,4 @@ def test_bench_trains_measures_and_records(tmp_path: Path, capsys) -> None:
     text = out.read_text()
     assert "## Training benchmark: `quick` profile" in text
     assert "| rf |" in text
-    assert "Command: `python -m pipelines.bench --profile quick" in text
+    assert "Command: `python -m pipelines.benchmarks.bench --profile quick" in text

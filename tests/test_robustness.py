@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pipelines.data import MnistData
-from pipelines.registry import load_models
-from pipelines import robustness_report
-from pipelines.robustness import ROBUSTNESS, as_unit_float, perturb, robustness_curves
+from pipelines.data.sources import MnistData
+from pipelines.store.registry import load_models
+from pipelines.benchmarks import robustness as robustness_report
+from pipelines.evaluation.robustness import ROBUSTNESS, as_unit_float, perturb, robustness_curves
 
 KINDS = ROBUSTNESS.kinds
 SMALL = dataclasses.replace(ROBUSTNESS, n_images=200)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.registry import MODEL_NAMES, load_models, load_report
-from pipelines.store import MANIFEST, ArtifactError, ArtifactStore, HISTORY_LIMIT, atomic_write_bytes
+from pipelines.store.registry import MODEL_NAMES, load_models, load_report
+from pipelines.store.artifacts import MANIFEST, ArtifactError, ArtifactStore, HISTORY_LIMIT, atomic_write_bytes
 
 
 def _write_run(store: ArtifactStore, payload: bytes = b"weights") -> Path:
@@ -95,7 +95,7 @@ def test_a_corrupt_file_with_matching_checksum_is_named(artifacts_copy: Path) ->
     run = store.runs("cnn")[0]
     (run.path / "model.keras").write_bytes(b"garbage")
     manifest = json.loads((run.path / MANIFEST).read_text())
-    from pipelines.store import sha256_file
+    from pipelines.store.artifacts import sha256_file
     manifest["files"]["model.keras"] = sha256_file(run.path / "model.keras")
     (run.path / MANIFEST).write_text(json.dumps(manifest))
     report = load_report(artifacts_copy)

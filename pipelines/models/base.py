@@ -2,7 +2,7 @@
 
 Training, evaluation, the artifact store and the dashboard only ever talk to
 `DigitClassifier`; a fourth model is one new module that subclasses it and
-one line in `pipelines.registry`.
+one line in `pipelines.store.registry`.
 """
 
 from __future__ import annotations

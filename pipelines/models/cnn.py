@@ -2,7 +2,7 @@
 
 Like the classical models it learns from the training digits plus varied
 copies of them (rotated, slanted, re-stroked and renormalised by the canvas
-front end, `pipelines.augment`). On top, mild on-the-fly augmentation
+front end, `pipelines.data.augment`). On top, mild on-the-fly augmentation
 (rotation, shift, zoom, stroke thickness) runs in the input pipeline, not in
 the network, so the saved model is the bare classifier.
 Prediction goes through one compiled function: `keras.Model.predict` costs
@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
-from pipelines.augment import with_varied_copies
+from pipelines.data.augment import with_varied_copies
 from pipelines.config import IMAGE_SIDE, N_CLASSES, SEED, CnnParams
 from pipelines.models.base import DigitClassifier
 from pipelines.progress import Progress

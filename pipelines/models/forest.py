@@ -7,9 +7,9 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipelines.augment import with_varied_copies
+from pipelines.data.augment import with_varied_copies
 from pipelines.config import SEED, ForestParams
-from pipelines.features import deskew_flatten
+from pipelines.models.features import deskew_flatten
 from pipelines.models.base import SklearnDigitClassifier
 from pipelines.progress import Progress
 

@@ -1,11 +1,11 @@
 """Time the Draw page's "Why this prediction" on trained models, over drawn digits.
 
-    python -m pipelines.explain_bench --artifacts artifacts --data idx:../shared/mnist [--neighbours DIR]
+    python -m pipelines.benchmarks.explain --artifacts artifacts --data idx:../shared/mnist [--neighbours DIR]
 
-The drawings are the drawn-digit benchmark's canvases (pipelines/drawn.py) read by canvas_to_mnist, as on the
+The drawings are the drawn-digit benchmark's canvases (pipelines/evaluation/drawn.py) read by canvas_to_mnist, as on the
 page. The models are only read. The neighbour index comes from the artifacts folder named by `--neighbours`
 (default: the models' own), so models trained before the index existed can be timed against an index built
-elsewhere with `python -m pipelines.neighbours --artifacts DIR`. The result replaces the `explain-latency`
+elsewhere with `python -m pipelines.evaluation.neighbours --artifacts DIR`. The result replaces the `explain-latency`
 section of BENCHMARKS.md.
 """
 
@@ -23,17 +23,17 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import config
-from pipelines.analysis import shared_dataset
-from pipelines.data import DataSourceError, add_data_argument, load_data
-from pipelines.drawn import make_drawn_digits
-from pipelines.explain import EXPLAIN, Explainer
-from pipelines.neighbours import load_index
-from pipelines.preprocess import canvas_to_mnist
-from pipelines.registry import load_models
-from pipelines.report import Column, machine_description, markdown_table, text_table, update_markdown_section
-from pipelines.store import ArtifactError, ArtifactStore
+from pipelines.evaluation.analysis import shared_dataset
+from pipelines.data.sources import DataSourceError, add_data_argument, load_data
+from pipelines.evaluation.drawn import make_drawn_digits
+from pipelines.evaluation.explain import EXPLAIN, Explainer
+from pipelines.evaluation.neighbours import load_index
+from pipelines.reading.canvas import canvas_to_mnist
+from pipelines.store.registry import load_models
+from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
+from pipelines.store.artifacts import ArtifactError, ArtifactStore
 
-logger = logging.getLogger("pipelines.explain_bench")
+logger = logging.getLogger("pipelines.benchmarks.explain")
 
 SECTION = "explain-latency"
 COLUMNS: list[Column] = [
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     facts = [
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine_description()}; load average "
         f"{load_before:.1f} when the timing began (other processes share the cores)",
-        f"- command: `python -m pipelines.explain_bench {shlex.join(argv)}`",
+        f"- command: `python -m pipelines.benchmarks.explain {shlex.join(argv)}`",
         "- models: " + ", ".join(f"{name} `{m.run.run_id}` ({m.manifest.get('profile', '?')} profile)"
                                  for name, m in models.items()),
         f"- {len(drawings)} drawn test digits read by canvas_to_mnist; {EXPLAIN.smoothgrad_samples} noisy copies "
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         f"digit's for {agreeing / len(drawings):.1%} of the drawings",
     ]
     if args.neighbours is not None:
-        facts.append(f"- the index was built apart from the models, by `python -m pipelines.neighbours --artifacts "
+        facts.append(f"- the index was built apart from the models, by `python -m pipelines.evaluation.neighbours --artifacts "
                      f"{args.neighbours}` with their profile and `--data`")
     print("\n".join(["", text_table(rows, COLUMNS), "", *facts]))
     update_markdown_section(args.out, SECTION, "\n".join(

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from pipelines.config import IMAGE_SIDE, SEED
-from pipelines.evaluate import batch_probabilities
+from pipelines.evaluation.evaluate import batch_probabilities
 
 
 class ProbabilisticModel(Protocol):

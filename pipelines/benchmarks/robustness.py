@@ -1,8 +1,8 @@
 """Write the stored robustness curves of the newest runs into BENCHMARKS.md.
 
-    python -m pipelines.robustness_report [--artifacts artifacts]
+    python -m pipelines.benchmarks.robustness [--artifacts artifacts]
 
-Every training run measures its curves (`pipelines.robustness`) and stores
+Every training run measures its curves (`pipelines.evaluation.robustness`) and stores
 them as `robustness.json` beside the model; this command only reads them, so
 it takes a second and the figures are exactly those the Robustness page draws.
 """
@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import config
-from pipelines.registry import MODEL_NAMES
-from pipelines.robustness import ROBUSTNESS
-from pipelines.report import Column, markdown_table, text_table, update_markdown_section
-from pipelines.store import ArtifactError, ArtifactStore
+from pipelines.store.registry import MODEL_NAMES
+from pipelines.evaluation.robustness import ROBUSTNESS
+from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
+from pipelines.store.artifacts import ArtifactError, ArtifactStore
 
-logger = logging.getLogger("pipelines.robustness_report")
+logger = logging.getLogger("pipelines.benchmarks.robustness")
 
 SECTION = "robustness"
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     rows = curve_rows(curves)
     print(text_table(rows, curve_columns(list(curves))))
-    command = "python -m pipelines.robustness_report " + shlex.join(argv)
+    command = "python -m pipelines.benchmarks.robustness " + shlex.join(argv)
     update_markdown_section(args.out, SECTION, markdown_report(curves, rows, command.strip()))
     logger.info("wrote the %s section of %s", SECTION, args.out)
     return 0

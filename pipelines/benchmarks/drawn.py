@@ -1,8 +1,8 @@
 """Score every model on the drawn-digit benchmark, through the canvas front end and through a naive one.
 
-    python -m pipelines.drawn_bench --artifacts artifacts --data idx:../shared/mnist [--count 1000]
+    python -m pipelines.benchmarks.drawn --artifacts artifacts --data idx:../shared/mnist [--count 1000]
 
-The canvases (pipelines/drawn.py) are MNIST test digits redrawn as pen strokes
+The canvases (pipelines/evaluation/drawn.py) are MNIST test digits redrawn as pen strokes
 at random sizes, positions, slants and pen widths. Each model reads them once
 through `canvas_to_mnist` (crop, fit in 20×20, centre by mass) and once with
 the whole canvas squashed to 28×28, so the table shows what the front end buys.
@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 
 from pipelines import config
-from pipelines.data import DataSourceError, add_data_argument, load_data
-from pipelines.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
-from pipelines.preprocess import FRONT_END, canvas_to_mnist, naive_resize
-from pipelines.registry import LoadedModel, load_models
-from pipelines.report import Column, machine_description, markdown_table, text_table, update_markdown_section
+from pipelines.data.sources import DataSourceError, add_data_argument, load_data
+from pipelines.evaluation.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
+from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, naive_resize
+from pipelines.store.registry import LoadedModel, load_models
+from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
 
-logger = logging.getLogger("pipelines.drawn_bench")
+logger = logging.getLogger("pipelines.benchmarks.drawn")
 
 SECTION = "drawn-digits"
 SHEET_PATH = config.PROJECT_ROOT / "docs" / "drawn-digits.png"
@@ -186,7 +186,7 @@ def markdown_report(rows: list[dict[str, Any]], breakdowns: Breakdowns, names: S
         "## Drawn digits: canvas front end against a naive resize",
         "",
         f"{settings.count:,} MNIST **test** digits, skeletonised and redrawn as pen strokes on a "
-        f"{drawn.canvas_side}×{drawn.canvas_side} black canvas with white anti-aliased ink (`pipelines/drawn.py`): "
+        f"{drawn.canvas_side}×{drawn.canvas_side} black canvas with white anti-aliased ink (`pipelines/evaluation/drawn.py`): "
         f"ink height {drawn.height_fraction[0]:.0%}–{drawn.height_fraction[1]:.0%} of the canvas, "
         f"rotation ±{drawn.rotation_degrees:g}°, slant ±{drawn.slant_degrees:g}°, pen {drawn.pen_width[0]:g}–"
         f"{drawn.pen_width[1]:g} px (at most {drawn.max_pen_to_height:.0%} of the digit's height), "
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     names = list(hits)
     breakdowns = [(breakdown, band_rows(breakdown, fronts.styles, hits)) for breakdown in settings.breakdowns]
     print("\n\n".join(["", text_table(rows, RESULT_COLUMNS), *breakdown_tables(breakdowns, names, text_table)]))
-    command = "python -m pipelines.drawn_bench " + shlex.join(argv)
+    command = "python -m pipelines.benchmarks.drawn " + shlex.join(argv)
     update_markdown_section(args.out, SECTION, markdown_report(rows, breakdowns, names, command, data.source,
                                                                settings, DRAWN, args.sheet))
     logger.info("wrote the %s section of %s", SECTION, args.out)

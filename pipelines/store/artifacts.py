@@ -4,7 +4,7 @@ Layout, one folder per model and one per run inside it:
 
     artifacts/<model>/runs/<run_id>/   model file(s), metrics.json, test_proba.npy, manifest.json
     artifacts/datasets/<fingerprint>.npz   the test images the metrics were computed on
-    artifacts/datasets/<fingerprint>.neighbours.joblib   training images searchable by similarity (pipelines.neighbours)
+    artifacts/datasets/<fingerprint>.neighbours.joblib   training images searchable by similarity (pipelines.evaluation.neighbours)
 
 A run is built in a hidden staging folder and renamed into `runs/` only when
 every file and the manifest are on disk, so a crash or a kill leaves the
@@ -110,7 +110,7 @@ class Run:
         return np.load(self.path / TEST_PROBA)
 
     def robustness(self) -> dict[str, Any]:
-        """Accuracy curves under perturbations (see pipelines.robustness)."""
+        """Accuracy curves under perturbations (see pipelines.evaluation.robustness)."""
         return read_json(self.path / ROBUSTNESS)
 
 
@@ -230,7 +230,7 @@ class ArtifactStore:
         path = self.neighbours_path(fingerprint)
         if not path.is_file():
             raise ArtifactError(f"{path}: missing (these models were trained before training stored a neighbour "
-                                "index; retrain, or run python -m pipelines.neighbours with their profile and data)")
+                                "index; retrain, or run python -m pipelines.evaluation.neighbours with their profile and data)")
         try:
             payload = joblib.load(path)
         except Exception as error:  # a corrupt pickle fails with any exception type

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.store import atomic_write_bytes
+from pipelines.store.artifacts import atomic_write_bytes
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 

@@ -1,7 +1,7 @@
 """Benchmark: train a profile, then measure every model as the dashboard will use it.
 
-    python -m pipelines.bench --data idx:../shared/mnist                  # full profile
-    python -m pipelines.bench --data idx:../shared/mnist --profile quick
+    python -m pipelines.benchmarks.bench --data idx:../shared/mnist                  # full profile
+    python -m pipelines.benchmarks.bench --data idx:../shared/mnist --profile quick
 
 Each model trains in a fresh process so its peak memory is its own. After
 training, the models are loaded back from the artifacts (timing the load) and
@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 
 from pipelines import config
-from pipelines.data import add_data_argument, load_data
-from pipelines.evaluate import single_image_latency_ms
-from pipelines.registry import MODEL_NAMES, load_model
-from pipelines.report import (SUMMARY_COLUMNS, machine_description, markdown_table, text_table,
+from pipelines.data.sources import add_data_argument, load_data
+from pipelines.evaluation.evaluate import single_image_latency_ms
+from pipelines.store.registry import MODEL_NAMES, load_model
+from pipelines.evaluation.report import (SUMMARY_COLUMNS, machine_description, markdown_table, text_table,
                               update_markdown_section)
-from pipelines.store import ArtifactStore
+from pipelines.store.artifacts import ArtifactStore
 
 BENCH_COLUMNS = [
     *SUMMARY_COLUMNS[:6],
@@ -43,7 +43,7 @@ BENCH_COLUMNS = [
 
 def _train_in_child(name: str, profile: str, source: str | None, artifacts: Path) -> dict[str, Any]:
     """Runs in a fresh process: train one model and report its metrics and this process's peak memory."""
-    from pipelines.train import train
+    from pipelines.training.train import train
 
     config.configure_logging()
     results, failures = train([name], profile, source, artifacts)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         row.update(_measure_loaded(row["model"], store, test_images))
 
     total_mb = sum(row["artifact_bytes"] for row in rows) / 1e6
-    command = "python -m pipelines.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m pipelines.benchmarks.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     summary = (f"Profile `{args.profile}` on `{rows[0]['data_source']}` ({rows[0]['n_train']:,} training images, "
                f"{rows[0]['n_test']:,} test images): all {len(rows)} models trained, evaluated and stored in "
                f"{total_minutes:.1f} minutes; artifacts {total_mb:.1f} MB in total.")

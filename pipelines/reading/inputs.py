@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pipelines.preprocess import FRONT_END, canvas_to_mnist, ink_intensity
+from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, ink_intensity
 
 DrawingProblem = Literal["empty", "unreadable"]
 

@@ -1,8 +1,8 @@
 """The training digits most like a drawing: a searchable sample of the training set, built at training time.
 
-    python -m pipelines.neighbours --profile full --data idx:../shared/mnist   # for models trained before the index
+    python -m pipelines.evaluation.neighbours --profile full --data idx:../shared/mnist   # for models trained before the index
 
-The space is defined here and only here: deskew (pipelines.features), then project on the first principal
+The space is defined here and only here: deskew (pipelines.models.features), then project on the first principal
 components, fitted on the indexed images. Distances there are about shape rather than slant or stray pixels,
 and it is the space the SVM starts from. The index keeps its images (uint8) so the dashboard can show them
 without the training set; it is stored next to the dataset, under the same fingerprint.
@@ -23,14 +23,14 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from pipelines import config
-from pipelines.analysis import samples_per_digit
-from pipelines.data import DataSourceError, MnistData, add_data_argument, load_data
-from pipelines.explain import EXPLAIN, ExplainConfig
-from pipelines.features import deskew_flatten
-from pipelines.robustness import as_unit_float
-from pipelines.store import ArtifactError, ArtifactStore
+from pipelines.evaluation.analysis import samples_per_digit
+from pipelines.data.sources import DataSourceError, MnistData, add_data_argument, load_data
+from pipelines.evaluation.explain import EXPLAIN, ExplainConfig
+from pipelines.models.features import deskew_flatten
+from pipelines.evaluation.robustness import as_unit_float
+from pipelines.store.artifacts import ArtifactError, ArtifactStore
 
-logger = logging.getLogger("pipelines.neighbours")
+logger = logging.getLogger("pipelines.evaluation.neighbours")
 
 SEARCH_ALGORITHM = "ball_tree"
 """Exact, single-threaded, about 1.5 ms a query over 20,000 images. Brute force is as quick on an idle machine
@@ -113,7 +113,7 @@ def load_index(store: ArtifactStore, fingerprint: str) -> NeighbourIndex:
         consistent = False
     if not consistent:
         raise ArtifactError(f"{store.neighbours_path(fingerprint)}: not a neighbour index this version can use; "
-                            "delete it and retrain (or run python -m pipelines.neighbours) to rebuild it")
+                            "delete it and retrain (or run python -m pipelines.evaluation.neighbours) to rebuild it")
     return index
 
 

@@ -2,11 +2,11 @@
 
 Each job gets a folder holding its command, its log, its progress events
 (JSON lines from `pipelines.progress`) and, once it ends, its exit code. A
-small runner process (`python -m pipelines.jobs JOB_DIR`) runs the command
+small runner process (`python -m pipelines.training.jobs JOB_DIR`) runs the command
 and writes the exit code, so whether a job finished is read from disk, not
 from the process that started it.
 
-    python -m pipelines.jobs JOB_DIR      # what the dashboard starts; not meant to be typed
+    python -m pipelines.training.jobs JOB_DIR      # what the dashboard starts; not meant to be typed
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pipelines import config
 from pipelines.progress import read_events
-from pipelines.store import atomic_write_bytes, atomic_write_json, process_alive
+from pipelines.store.artifacts import atomic_write_bytes, atomic_write_json, process_alive
 
 SPEC = "job.json"
 LOG = "train.log"
@@ -130,7 +130,7 @@ def start_job(command: list[str], jobs_dir: Path, description: dict[str, Any] | 
     spec = {"command": command, "started": time.time(), **(description or {})}
     atomic_write_json(directory / SPEC, spec)
     with open(directory / LOG, "ab") as log:
-        runner = subprocess.Popen([sys.executable, "-m", "pipelines.jobs", str(directory)], cwd=config.PROJECT_ROOT,
+        runner = subprocess.Popen([sys.executable, "-m", "pipelines.training.jobs", str(directory)], cwd=config.PROJECT_ROOT,
                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     _children[runner.pid] = runner

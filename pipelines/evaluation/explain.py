@@ -3,7 +3,7 @@
 Computed without Streamlit from the loaded models; the Draw page only draws the result. Which explanation a
 model gets follows from what it is, not from its name: a Keras network gets a saliency map, an estimator
 ending in a tree ensemble over the 784 pixels gets its feature importances, and every model shares the
-nearest training images (pipelines.neighbours).
+nearest training images (pipelines.evaluation.neighbours).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from sklearn.pipeline import Pipeline
 from pipelines.config import IMAGE_SIDE, SEED
 
 if TYPE_CHECKING:
-    from pipelines.neighbours import NeighbourIndex, Neighbours
-    from pipelines.registry import LoadedModel
+    from pipelines.evaluation.neighbours import NeighbourIndex, Neighbours
+    from pipelines.store.registry import LoadedModel
 
 
 @dataclass(frozen=True)

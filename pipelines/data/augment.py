@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from pipelines.config import IMAGE_SIDE, SEED, DrawingVariation
-from pipelines.preprocess import canvas_to_mnist
+from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.progress import Progress
 
 PADDING = 8
@@ -87,7 +87,7 @@ def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, 
         varied = [_vary_chunk(*task) for task in tasks]
     else:
         # A pool of our own, joined when the block ends: joblib's reusable workers were left to the end of the
-        # process, and a training child of `pipelines.bench` once hung there waiting for them.
+        # process, and a training child of `pipelines.benchmarks.bench` once hung there waiting for them.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             varied = list(pool.map(_vary_chunk, *zip(*tasks)))
     return np.concatenate(varied).astype(np.float32)

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.analysis import shared_dataset
-from pipelines.explain import Explainer
-from pipelines.neighbours import NeighbourIndex, load_index
-from pipelines.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
-from pipelines.store import ArtifactError, ArtifactStore
+from pipelines.evaluation.analysis import shared_dataset
+from pipelines.evaluation.explain import Explainer
+from pipelines.evaluation.neighbours import NeighbourIndex, load_index
+from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
+from pipelines.store.artifacts import ArtifactError, ArtifactStore
 
 
 def runs_signature(artifacts_dir: Path | str, names: tuple[str, ...] = MODEL_NAMES) -> tuple[str, ...]:

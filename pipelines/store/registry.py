@@ -19,7 +19,7 @@ import numpy as np
 
 from pipelines import config
 from pipelines.models.base import DigitClassifier
-from pipelines.store import ArtifactError, ArtifactStore, Run
+from pipelines.store.artifacts import ArtifactError, ArtifactStore, Run
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from urllib.error import HTTPError
 import numpy as np
 
 from pipelines import config
-from pipelines.idx import IdxError, read_images, read_labels
+from pipelines.data.idx import IdxError, read_images, read_labels
 
 logger = logging.getLogger(__name__)
 

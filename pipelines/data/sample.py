@@ -1,6 +1,6 @@
 """Build the small, class-balanced MNIST sample that ships with the project.
 
-    python -m pipelines.sample --data idx:../shared/mnist
+    python -m pipelines.data.sample --data idx:../shared/mnist
 
 Training images come from the training set and test images from the test set,
 the first ones of each digit in the canonical order, so the file is reproducible.
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import config
-from pipelines.data import add_data_argument, load_data
-from pipelines.store import atomic_write_bytes
+from pipelines.data.sources import add_data_argument, load_data
+from pipelines.store.artifacts import atomic_write_bytes
 
 TRAIN_PER_CLASS = 300
 TEST_PER_CLASS = 100

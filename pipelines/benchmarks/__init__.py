@@ -1,0 +1,2 @@
+"""The commands that measure the project and write BENCHMARKS.md; nothing imports them.
+"""

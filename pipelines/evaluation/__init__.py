@@ -1,0 +1,5 @@
+"""How good the models are and why they answer what they do: metrics, robustness curves, the drawn-digit set,
+explanations, the neighbour index and the comparisons the dashboard shows.
+
+May import `pipelines.store`, `pipelines.models`, `pipelines.data` and `pipelines.reading`.
+"""

@@ -1,0 +1,132 @@
+"""Train, evaluate and store the models.
+
+    python -m pipelines.train                          # all models, quick profile, default data source
+    python -m pipelines.train --profile full --data idx:../shared/mnist
+    python -m pipelines.train --models cnn             # retrain one model; the others stay as they are
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines import config
+from pipelines.data.sources import DataSourceError, MnistData, add_data_argument, load_data
+from pipelines.evaluation.evaluate import evaluate
+from pipelines.evaluation.neighbours import ensure_index
+from pipelines.progress import Progress
+from pipelines.store.registry import MODEL_NAMES, library_versions, model_class
+from pipelines.evaluation.report import text_table
+from pipelines.evaluation.robustness import robustness_curves
+from pipelines.store.artifacts import METRICS, ROBUSTNESS, TEST_PROBA, ArtifactStore, atomic_write_json, now_iso
+
+logger = logging.getLogger("pipelines.train")
+
+
+def git_commit() -> str:
+    """The commit the code was trained from, marked `-dirty` when the tree has changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.PROJECT_ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=config.PROJECT_ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def train_one(name: str, data: MnistData, profile: config.Profile, store: ArtifactStore,
+              events_path: Path | None = None, show_bar: bool = True) -> dict[str, Any]:
+    """Fit one model, evaluate it on the test set and store it as a new run; returns its metrics."""
+    params = profile.params_for(name)
+    classifier = model_class(name)(params)
+    progress = Progress(name, events_path, show_bar)
+    started_at = now_iso()
+    train_images = data.train_images.astype(np.float32) / 255.0
+    test_images = data.test_images.astype(np.float32) / 255.0
+
+    clock = time.perf_counter()
+    classifier.fit(train_images, data.train_labels, progress)
+    train_seconds = time.perf_counter() - clock
+
+    manifest = {
+        "hyperparameters": asdict(params), "profile": profile.name, "seed": config.SEED,
+        "data": data.describe(), "versions": library_versions(name), "git_commit": git_commit(),
+        "started_at": started_at,
+    }
+    with store.new_run(name, manifest) as staging:
+        progress.note("saving")
+        classifier.save(staging)
+        artifact_bytes = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+        progress.note("evaluating")
+        metrics, test_proba = evaluate(classifier, test_images, data.test_labels)
+        metrics.update(model=name, title=classifier.title, train_seconds=train_seconds,
+                       artifact_bytes=artifact_bytes, n_train=int(len(data.train_labels)), profile=profile.name,
+                       data_source=data.source, fallback_reason=data.fallback_reason)
+        np.save(staging / TEST_PROBA, test_proba)
+        atomic_write_json(staging / METRICS, metrics)
+        progress.note("robustness curves")
+        atomic_write_json(staging / ROBUSTNESS, robustness_curves(classifier, test_images, data.test_labels))
+    progress.close()
+    return metrics
+
+
+def train(models: list[str], profile_name: str, source: str | None, artifacts_dir: Path,
+          events_path: Path | None = None, show_bar: bool = True) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Train the named models on one dataset; a model that fails does not stop the others."""
+    profile = config.PROFILES[profile_name]
+    data = load_data(source).limit_train(profile.train_limit)
+    logger.info("data: %s, %d training and %d test images, fingerprint %s", data.source,
+                len(data.train_labels), len(data.test_labels), data.fingerprint[:12])
+    store = ArtifactStore(artifacts_dir)
+    store.save_dataset(data.fingerprint, data.summary_arrays())
+    ensure_index(store, data)
+    results, failures = [], {}
+    for name in models:
+        logger.info("training %s (%s profile)", name, profile.name)
+        try:
+            results.append(train_one(name, data, profile, store, events_path, show_bar))
+        except Exception as error:  # report and go on: one model's failure must not lose the others
+            logger.exception("%s failed", name)
+            failures[name] = f"{type(error).__name__}: {error}"
+    return results, failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES))
+    parser.add_argument("--profile", choices=sorted(config.PROFILES), default=config.DEFAULT_PROFILE)
+    add_data_argument(parser)
+    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="output folder")
+    parser.add_argument("--progress-file", type=Path, default=None, help="also write progress as JSON lines here")
+    parser.add_argument("--no-bar", action="store_true", help="no progress bars (logs only)")
+    args = parser.parse_args(argv)
+    config.configure_logging()
+    try:
+        results, failures = train(args.models, args.profile, args.data, args.artifacts, args.progress_file,
+                                  not args.no_bar)
+    except DataSourceError as error:
+        logger.error("%s", error)
+        return 2
+    except KeyboardInterrupt:
+        logger.error("interrupted: runs that had not finished were discarded, earlier runs are intact")
+        return 130
+    if results:
+        print("\n" + text_table(results))
+        if results[0].get("fallback_reason"):
+            print(f"\nWARNING: {results[0]['fallback_reason']}")
+    for name, failure in failures.items():
+        print(f"FAILED {name}: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
