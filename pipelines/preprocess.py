@@ -1,8 +1,38 @@
 """The public front end, kept at this import path for outside callers: a drawing or photo in, MNIST-like 28×28 out.
 
-The code lives in `pipelines.reading`.
+The code lives in `pipelines.reading`; this module adds what needs the trained models: `split_digits` lets them
+judge where touching digits are cut, as the dashboard does.
 """
 
-from pipelines.reading.canvas import FRONT_END, FrontEndConfig, canvas_to_mnist, ink_intensity, naive_resize
+from __future__ import annotations
 
-__all__ = ["FRONT_END", "FrontEndConfig", "canvas_to_mnist", "ink_intensity", "naive_resize"]
+import functools
+
+import numpy as np
+
+from pipelines.reading import segment
+from pipelines.reading.canvas import FRONT_END, FrontEndConfig, canvas_to_mnist, ink_intensity, naive_resize
+from pipelines.reading.segment import Judge
+
+__all__ = ["FRONT_END", "FrontEndConfig", "canvas_to_mnist", "ink_intensity", "naive_resize", "split_digits"]
+
+
+def split_digits(image: np.ndarray, judge: Judge | None = None) -> list[np.ndarray]:
+    """(H, W), (H, W, 3) or (H, W, 4) uint8, canvas or photo -> its digits as (28, 28) float32 in [0, 1], left to
+    right; [] when nothing is written.
+
+    Touching digits are cut where `judge` is surest of both sides; with none given, the trained models of the
+    artifacts folder judge (loaded once per process), and with none trained, the ink alone decides.
+    """
+    return segment.split_digits(image, judge if judge is not None else served_models_judge())
+
+
+@functools.cache
+def served_models_judge() -> Judge | None:
+    """The soft vote of the models the dashboard serves, or None when none is trained."""
+    from pipelines.evaluation.analysis import sureness_judge
+    from pipelines.serving.settings import load_settings
+    from pipelines.store.registry import load_models
+
+    models = load_models(load_settings().artifacts_dir)
+    return sureness_judge(models) if models else None

@@ -11,10 +11,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from app_fixtures import CHROMIUM, CHROMIUM_ARGS, number_photo, png_bytes, streamlit_server
 
-from app_fixtures import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 from pipelines import config
+from pipelines.data.sources import load_sample
 from pipelines.store.registry import MODEL_NAMES
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -41,6 +43,7 @@ STROKES: list[list[list[tuple[float, float]]]] = [
     [[(0.3, 0.2), (0.7, 0.2), (0.5, 0.45), (0.7, 0.65), (0.5, 0.85), (0.3, 0.75)]],  # 3
 ]
 STEPS_PER_SEGMENT = 6
+NUMBER_STROKES = [STROKES[0], STROKES[1], STROKES[2]]  # 1, 7, 0: each written in its third of the wide canvas
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +173,43 @@ def test_journey_with_trained_models(trained_artifacts: Path, browser: object, t
 
         assert page.get_by_text(EMPTY_CANVAS).count() == 1 and all(p.count() == 0 for p in predictions(page))
         assert_no_exception(page)
+        write_a_number_and_upload_a_photo(page, tmp_path)
         page.close()
+
+
+def write_a_number_and_upload_a_photo(page: object, tmp_path: Path) -> None:
+    """Number mode: three digits written across the wide canvas, then a photographed number uploaded."""
+    page.get_by_role("button", name="A number").click()
+    page.wait_for_function("document.querySelector('canvas.upper-canvas').width > 600", timeout=LOAD_SECONDS * 1000)
+    wait_until_idle(page)
+    for position, strokes in enumerate(NUMBER_STROKES):
+        draw(page, [[((position + x) / len(NUMBER_STROKES), y) for x, y in stroke] for stroke in strokes])
+    vote = page.locator(".st-key-number-canvas-vote [data-testid=stMetricValue]")
+    page.wait_for_function("(document.querySelector('.st-key-number-canvas-vote [data-testid=stMetricValue]') || "
+                           "{innerText: ''}).innerText.trim().length === 3 && "
+                           "!!document.querySelector('.st-key-number-canvas-digit-3')",
+                           timeout=PREDICTION_SECONDS * 1000, polling="raf")
+    assert page.locator(".st-key-number-canvas-digit-4").count() == 0
+    assert_no_exception(page)
+    screenshot(page, DOCS / "number.png")
+    print(f"\nNUMBER WRITTEN 170, READ {vote.inner_text().strip()}")
+
+    photo = tmp_path / "number.png"
+    photo.write_bytes(png_bytes(paper_number()))
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(photo))
+    page.wait_for_function("(document.querySelector('.st-key-number-upload-vote [data-testid=stMetricValue]') || "
+                           "{innerText: ''}).innerText.trim().length === 3",
+                           timeout=PREDICTION_SECONDS * 1000, polling="raf")
+    wait_until_idle(page)
+    assert_no_exception(page)
+    print(f"PHOTO OF 407, READ {page.locator('.st-key-number-upload-vote [data-testid=stMetricValue]').inner_text()}")
+
+
+def paper_number() -> object:
+    """A photographed 4, 0, 7 from the bundled sample, dark ink on light paper."""
+    sample = load_sample()
+    return number_photo([sample.test_images[int(np.flatnonzero(sample.test_labels == label)[0])]
+                         for label in (4, 0, 7)])
 
 
 def test_every_page_without_artifacts(browser: object, tmp_path: Path) -> None:

@@ -23,15 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import config
+from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.data.sources import load_data
 from pipelines.evaluation.analysis import shared_dataset
-from pipelines.data.sources import DataSourceError, add_data_argument, load_data
 from pipelines.evaluation.drawn import make_drawn_digits
 from pipelines.evaluation.explain import EXPLAIN, Explainer
 from pipelines.evaluation.neighbours import load_index
-from pipelines.reading.canvas import canvas_to_mnist
-from pipelines.store.registry import load_models
 from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
-from pipelines.store.artifacts import ArtifactError, ArtifactStore
+from pipelines.reading.canvas import canvas_to_mnist
+from pipelines.store.artifacts import ArtifactStore
+from pipelines.store.registry import load_models
 
 logger = logging.getLogger("pipelines.benchmarks.explain")
 
@@ -98,19 +99,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models (only read)")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--neighbours", type=Path, default=None, help="artifacts folder holding the neighbour index")
-    add_data_argument(parser)
     parser.add_argument("--count", type=int, default=200, help="drawn digits to explain")
-    parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
-    args = parser.parse_args(argv)
-    config.configure_logging()
-    try:
-        return run(args, argv)
-    except (DataSourceError, ArtifactError) as error:
-        logger.error("%s", error)
-        return 2
+    return run_benchmark(parser, run, argv, logger)
 
 
 if __name__ == "__main__":
