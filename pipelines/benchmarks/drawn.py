@@ -27,6 +27,7 @@ import numpy as np
 
 from pipelines import config
 from pipelines.data.sources import DataSourceError, add_data_argument, load_data
+from pipelines.evaluation.generalisation import NO_DIGIT
 from pipelines.evaluation.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
 from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, naive_resize
 from pipelines.store.registry import LoadedModel, load_models
@@ -36,8 +37,6 @@ logger = logging.getLogger("pipelines.benchmarks.drawn")
 
 SECTION = "drawn-digits"
 SHEET_PATH = config.PROJECT_ROOT / "docs" / "drawn-digits.png"
-NO_DIGIT = -1
-"""The prediction recorded when the front end finds nothing drawn: always wrong."""
 
 
 @dataclass(frozen=True)
@@ -161,11 +160,11 @@ def band_rows(breakdown: Breakdown, styles: Sequence[StrokeStyle], hits: dict[st
     return rows
 
 
-def band_columns(title: str, names: Sequence[str]) -> list[Column]:
-    """The band, its size, then one accuracy column per model."""
+def band_columns(title: str, names: Sequence[str], key: str = "band") -> list[Column]:
+    """The band (or any group, under `key`), its size, then one accuracy column per model."""
     def accuracy(name: str) -> Callable[[dict[str, Any]], str]:
         return lambda row: f"{row[name]:.1%}"
-    return [(title, lambda row: row["band"]), ("n", lambda row: str(row["n"]))] + [
+    return [(title, lambda row: row[key]), ("n", lambda row: str(row["n"]))] + [
         (name, accuracy(name)) for name in names]
 
 

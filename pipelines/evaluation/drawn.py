@@ -179,13 +179,18 @@ def digit_strokes(image: np.ndarray, config: DrawnConfig = DRAWN) -> list[np.nda
 # --- placing and drawing ---------------------------------------------------------------------------
 
 
-def _tilt(strokes: list[np.ndarray], style: StrokeStyle) -> list[np.ndarray]:
-    """Slant (shear the top to the right for a positive angle), then rotate (counter-clockwise positive)."""
+def tilt_matrix(style: StrokeStyle) -> np.ndarray:
+    """(2, 2) map of (x, y) points: slant (the top to the right for a positive angle), then rotate
+    (counter-clockwise positive)."""
     shear = math.tan(math.radians(style.slant_degrees))
     angle = math.radians(style.rotation_degrees)
     slant = np.array([[1.0, -shear], [0.0, 1.0]])  # y points down, so the top moves right for shear > 0
     rotate = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
-    matrix = rotate @ slant
+    return rotate @ slant
+
+
+def _tilt(strokes: list[np.ndarray], style: StrokeStyle) -> list[np.ndarray]:
+    matrix = tilt_matrix(style)
     return [stroke @ matrix.T for stroke in strokes]
 
 
@@ -221,8 +226,12 @@ def render_strokes(strokes: list[np.ndarray], pen_width: float, config: DrawnCon
             draw.line(points, fill=255, width=max(1, round(2 * radius)), joint="curve")
         for x, y in (points[0], points[-1]):  # round caps
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    ink = np.asarray(big.resize((config.canvas_side,) * 2, Image.Resampling.BOX))
-    canvas = np.empty((config.canvas_side, config.canvas_side, 4), dtype=np.uint8)
+    return ink_canvas(np.asarray(big.resize((config.canvas_side,) * 2, Image.Resampling.BOX)))
+
+
+def ink_canvas(ink: np.ndarray) -> np.ndarray:
+    """(side, side) uint8 ink -> (side, side, 4) uint8: white ink on opaque black, as the canvas component sends."""
+    canvas = np.empty((*ink.shape, 4), dtype=np.uint8)
     canvas[..., :3] = ink[..., None]
     canvas[..., 3] = 255
     return canvas
