@@ -52,6 +52,7 @@ class OutOfStyleConfig:
     # height, scaled to a share of it
     elastic_smoothness: float = 0.15  # Gaussian sigma, of the ink height
     elastic_displacement: tuple[float, float] = (0.02, 0.05)  # standard deviation of the shift, of the ink height
+    elastic_reach: float = 4.0  # the canvas is padded by this many standard deviations while it is bent
     chunk_size: int = 100
 
 
@@ -110,18 +111,37 @@ def _corners(shape: tuple[int, ...]) -> np.ndarray:
 
 def elastic_distort(canvas: np.ndarray, rng: np.random.Generator,
                     config: OutOfStyleConfig = OUT_OF_STYLE) -> np.ndarray:
-    """The canvas's ink bent by a smooth random displacement field sized to the ink (Simard et al. 2003)."""
+    """The canvas's ink bent by a smooth random displacement field sized to the ink (Simard et al. 2003).
+
+    The canvas is padded first, and the bent digit moved back inside if it grew over an edge, so no ink is lost.
+    """
     ink = canvas[..., 0].astype(np.float32) / 255.0
     rows = np.flatnonzero(ink.any(axis=1))
     height = float(rows[-1] - rows[0] + 1) if len(rows) else float(ink.shape[0])
     amount = rng.uniform(*config.elastic_displacement) * height
+    pad = int(np.ceil(config.elastic_reach * amount))
+    padded = np.pad(ink, pad)
     fields = []
     for _ in range(2):
-        field = ndimage.gaussian_filter(rng.uniform(-1.0, 1.0, ink.shape), config.elastic_smoothness * height)
+        field = ndimage.gaussian_filter(rng.uniform(-1.0, 1.0, padded.shape), config.elastic_smoothness * height)
         fields.append(field / max(field.std(), 1e-12) * amount)
-    grid_rows, grid_cols = np.mgrid[: ink.shape[0], : ink.shape[1]].astype(np.float64)
-    bent = transform.warp(ink, np.array([grid_rows + fields[0], grid_cols + fields[1]]), order=1, mode="constant")
-    return drawn.ink_canvas(np.clip(bent * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    grid_rows, grid_cols = np.mgrid[: padded.shape[0], : padded.shape[1]].astype(np.float64)
+    bent = transform.warp(padded, np.array([grid_rows + fields[0], grid_cols + fields[1]]), order=1, mode="constant")
+    bent = ndimage.shift(bent, _back_inside(bent > 1.0 / 255, pad, ink.shape), order=0, mode="constant", cval=0.0)
+    inside = bent[pad : pad + ink.shape[0], pad : pad + ink.shape[1]]
+    return drawn.ink_canvas(np.clip(inside * 255.0 + 0.5, 0, 255).astype(np.uint8))
+
+
+def _back_inside(mask: np.ndarray, pad: int, shape: tuple[int, ...]) -> tuple[int, int]:
+    """The (rows, cols) shift that brings the inked part of a padded canvas back within the original canvas."""
+    shift = []
+    for axis, side in enumerate(shape[:2]):
+        inked = np.flatnonzero(mask.any(axis=1 - axis))
+        if not len(inked):
+            shift.append(0)
+            continue
+        shift.append(max(0, pad - int(inked[0])) - max(0, int(inked[-1]) - (pad + side - 1)))
+    return shift[0], shift[1]
 
 
 def draw_item(index: int, seed: int, designs: dict[str, tuple[FontFace, ...]],
