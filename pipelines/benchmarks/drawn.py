@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from pipelines import config
-from pipelines.data.sources import DataSourceError, add_data_argument, load_data
+from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.data.sources import load_data
 from pipelines.evaluation.generalisation import NO_DIGIT
 from pipelines.evaluation.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
 from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, naive_resize
@@ -228,20 +229,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
-    add_data_argument(parser)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--count", type=int, default=BenchSettings.count, help="canvases to draw (balanced labels)")
     parser.add_argument("--seed", type=int, default=BenchSettings.seed)
-    parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
     parser.add_argument("--sheet", type=Path, default=SHEET_PATH, help="PNG contact sheet of the first canvases")
-    args = parser.parse_args(argv)
-    config.configure_logging()
-    try:
-        return run(args, argv)
-    except DataSourceError as error:
-        logger.error("%s", error)
-        return 2
+    return run_benchmark(run, parser.parse_args(argv), argv)
 
 
 if __name__ == "__main__":

@@ -28,13 +28,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipelines import config
-from pipelines.data.sources import DataSourceError, MnistData, add_data_argument, load_data
+from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.data.sources import MnistData, load_data
 from pipelines.evaluation.evaluate import batch_probabilities, single_image_latency_ms
 from pipelines.evaluation.generalisation import GeneralisationSets, GeneralisationConfig, hits, read_canvases, \
     read_drawn, read_out_of_style
@@ -166,8 +166,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_data_argument(parser)
+    parser = benchmark_parser(__doc__, artifacts=False)
     parser.add_argument("--train", type=int, default=10_000, help="MNIST training digits (a stratified subset)")
     parser.add_argument("--models", nargs="+", default=["rf", "svm"])
     parser.add_argument("--candidates", nargs="+", default=["baseline", "hog", "style", "elastic", "hog+style"])
@@ -175,14 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elastic-copies", type=int, default=5000)
     parser.add_argument("--count", type=int, default=1000, help="out-of-style digits to score on")
     parser.add_argument("--drawn-count", type=int, default=500, help="drawn digits to score on")
-    parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
-    args = parser.parse_args(argv)
-    config.configure_logging()
-    try:
-        return run(args, argv)
-    except DataSourceError as error:
-        logger.error("%s", error)
-        return 2
+    return run_benchmark(run, parser.parse_args(argv), argv)
 
 
 if __name__ == "__main__":

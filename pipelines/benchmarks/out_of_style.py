@@ -28,7 +28,8 @@ import numpy as np
 
 from pipelines import config
 from pipelines.benchmarks.drawn import band_columns
-from pipelines.data.sources import DataSourceError, add_data_argument, load_data
+from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.data.sources import load_data
 from pipelines.evaluation.drawn import contact_sheet
 from pipelines.evaluation.evaluate import batch_probabilities
 from pipelines.evaluation.fonts import faces_by_design
@@ -176,23 +177,15 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
-    add_data_argument(parser)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--count", type=int, default=BenchSettings.count, help="out-of-style canvases (balanced)")
     parser.add_argument("--drawn-count", type=int, default=BenchSettings.drawn_count, help="drawn canvases (balanced)")
     parser.add_argument("--seed", type=int, default=BenchSettings.seed)
-    parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
     parser.add_argument("--sheet", type=Path, default=SHEET_PATH, help="PNG contact sheet of the first canvases")
     args = parser.parse_args(argv)
-    config.configure_logging()
     if args.count < 1 or args.drawn_count < 1:
         parser.error("--count and --drawn-count must be at least 1")
-    try:
-        return run(args, argv)
-    except DataSourceError as error:
-        logger.error("%s", error)
-        return 2
+    return run_benchmark(run, args, argv)
 
 
 if __name__ == "__main__":

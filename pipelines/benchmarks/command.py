@@ -1,0 +1,35 @@
+"""What every benchmark command shares: the common arguments, logging, and a data-source error as exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pipelines import config
+from pipelines.data.sources import DataSourceError, add_data_argument
+
+logger = logging.getLogger("pipelines.benchmarks")
+
+Run = Callable[[argparse.Namespace, Sequence[str]], int]
+
+
+def benchmark_parser(description: str | None, artifacts: bool = True) -> argparse.ArgumentParser:
+    """A parser with `--artifacts` (the trained models, when the benchmark reads them), `--data` and `--out`."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if artifacts:
+        parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
+    add_data_argument(parser)
+    parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
+    return parser
+
+
+def run_benchmark(run: Run, args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run a parsed benchmark with plain logs; a data source that cannot be read is a message, not a traceback."""
+    config.configure_logging()
+    try:
+        return run(args, argv)
+    except DataSourceError as error:
+        logger.error("%s", error)
+        return 2
