@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from pipelines.benchmarks.generalise_study import main as study_main
 from pipelines.benchmarks.out_of_style import SECTION, main
 from pipelines.config import N_CLASSES
 from pipelines.evaluation.drawn import StrokeStyle, place_strokes, render_strokes
@@ -178,3 +179,18 @@ def test_benchmark_prints_and_writes_every_condition(trained_artifacts: Path, tm
     for model in ("svm", "rf", "cnn"):
         assert f"| {model} |" in text
     assert sheet.is_file() and sheet.stat().st_size > 1000
+
+
+def test_generalisation_study_trains_each_candidate_on_its_own_copies(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    argv = ["--data", "sample", "--train", "500", "--models", "rf", "--candidates", "baseline", "hog+style+elastic",
+            "--style-copies", "30", "--elastic-copies", "20", "--count", "20", "--drawn-count", "10", "--out", str(out)]
+    assert study_main(argv) == 0
+    text = out.read_text()
+    assert "<!-- begin generalise-study -->" in text and "python -m pipelines.benchmarks.generalise_study" in text
+    rows = [line for line in text.splitlines() if line.startswith("| rf |")]
+    assert len(rows) == 2
+    assert "| baseline | 500 |" in rows[0]
+    assert "| hog+style+elastic | 550 |" in rows[1]  # every style and elastic copy is read as a digit
+    assert study_main(argv[:-2] + ["--candidates", "shiny", "--out", str(out)]) == 2

@@ -36,8 +36,8 @@ from pipelines import config
 from pipelines.benchmarks.command import benchmark_parser, run_benchmark
 from pipelines.data.sources import MnistData, load_data
 from pipelines.evaluation.evaluate import batch_probabilities, single_image_latency_ms
-from pipelines.evaluation.generalisation import GeneralisationSets, GeneralisationConfig, hits, read_canvases, \
-    read_drawn, read_out_of_style
+from pipelines.evaluation.generalisation import (GeneralisationConfig, GeneralisationSets, hits, read_canvases,
+                                                 read_drawn, read_out_of_style)
 from pipelines.evaluation.out_of_style import OUT_OF_STYLE, elastic_distort, iter_out_of_style
 from pipelines.evaluation.drawn import ink_canvas
 from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
@@ -115,8 +115,8 @@ def markdown_report(rows: list[dict[str, Any]], command: str, args: argparse.Nam
     return "\n".join([
         "## Generalisation study (reduced scale): features and training copies",
         "",
-        f"The full profile's hyperparameters trained on {args.train:,} MNIST training digits (a stratified subset) (each with its "
-        "varied copy, as today), one change at a time: `hog` = gradient histograms of the deskewed digit instead of "
+        f"The full profile's hyperparameters trained on a stratified {args.train:,} MNIST training digits, each with "
+        "its varied copy as today, one change at a time (extra digits get their varied copies too): `hog` = gradient histograms of the deskewed digit instead of "
         f"pixels (`features=\"hog\"`); `style` = {args.style_copies:,} extra digits from the *training* font designs "
         f"and letterforms; `elastic` = {args.elastic_copies:,} elastically distorted MNIST training digits. Scored on "
         f"the 10,000 MNIST test digits, {args.count:,} out-of-style digits (evaluation designs and letterforms only) "
@@ -133,17 +133,17 @@ def markdown_report(rows: list[dict[str, Any]], command: str, args: argparse.Nam
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    needed = {change for candidate in args.candidates for change in candidate.split("+")}
+    unknown = needed - set(CHANGES) - {"baseline"}
+    if unknown:
+        logger.error("unknown change(s) %s: choose from baseline, %s", ", ".join(sorted(unknown)), ", ".join(CHANGES))
+        return 2
     data = load_data(args.data).limit_train(args.train)
     test_images = data.test_images.astype(np.float32) / 255.0
     logger.info("drawing %d out-of-style and %d drawn digits to score on", args.count, args.drawn_count)
     sets = GeneralisationSets(read_drawn(data.test_images, data.test_labels, args.drawn_count, config.SEED),
                               read_out_of_style(args.count, config.SEED),
                               GeneralisationConfig(args.drawn_count, args.count, config.SEED))
-    needed = {change for candidate in args.candidates for change in candidate.split("+")}
-    unknown = needed - set(CHANGES) - {"baseline"}
-    if unknown:
-        logger.error("unknown change(s) %s: choose from baseline, %s", ", ".join(sorted(unknown)), ", ".join(CHANGES))
-        return 2
     extras = {}
     if "style" in needed:
         logger.info("drawing %d training copies from the training designs and letterforms", args.style_copies)
