@@ -32,7 +32,7 @@ def render_generalisation(arena: Arena, settings: DashboardSettings) -> None:
     if not scores:
         return
     rows = pd.DataFrame(comparison_rows(scores))
-    table = rows.pivot(index="model", columns="set", values="accuracy")[list(SET_NAMES.values())]
+    table = rows.pivot(index="model", columns="set", values="accuracy").loc[list(scores), list(SET_NAMES.values())]
     st.dataframe(table.style.format("{:.1%}"), width="stretch")
     figure = px.bar(rows, x="set", y="accuracy", color="model", barmode="group", height=settings.chart_height,
                     color_discrete_map=ui.MODEL_COLOURS, labels={"set": "", "accuracy": "accuracy"})
