@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from pipelines import config
 from pipelines.data.sources import DataSourceError, add_data_argument
+from pipelines.evaluation.report import machine_description
 
 logger = logging.getLogger("pipelines.benchmarks")
 
@@ -33,3 +36,14 @@ def run_benchmark(run: Run, args: argparse.Namespace, argv: Sequence[str]) -> in
     except DataSourceError as error:
         logger.error("%s", error)
         return 2
+
+
+def provenance(source: str, command: str, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The Markdown list a measured section opens with: when, where, on what data, by which command, which runs."""
+    return [
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {machine_description()}",
+        f"- data: `{source}`",
+        f"- command: `{command}`",
+        "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
+    ]

@@ -19,20 +19,19 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipelines import config
-from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark
 from pipelines.data.sources import load_data
 from pipelines.evaluation.generalisation import NO_DIGIT
 from pipelines.evaluation.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
 from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, naive_resize
 from pipelines.store.registry import LoadedModel, load_models
-from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
+from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 
 logger = logging.getLogger("pipelines.benchmarks.drawn")
 
@@ -193,11 +192,7 @@ def markdown_report(rows: list[dict[str, Any]], breakdowns: Breakdowns, names: S
         f"anywhere on the canvas; labels balanced, seed {settings.seed}. Evaluation only, never trained on."
         f"{sheet_note} A canvas where `canvas_to_mnist` finds no digit counts as an error.",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {machine_description()}",
-        f"- data: `{source}`",
-        f"- command: `{command}`",
-        "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
+        *provenance(source, command, rows),
         "",
         markdown_table(rows, RESULT_COLUMNS),
         "",

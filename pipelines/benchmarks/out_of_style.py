@@ -20,7 +20,6 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from pipelines import config
 from pipelines.benchmarks.drawn import band_columns
-from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark
 from pipelines.data.sources import load_data
 from pipelines.evaluation.drawn import contact_sheet
 from pipelines.evaluation.evaluate import batch_probabilities
@@ -36,7 +35,7 @@ from pipelines.evaluation.fonts import faces_by_design
 from pipelines.evaluation.generalisation import (SET_NAMES, TAG_BREAKDOWNS, GeneralisationConfig, GeneralisationSets,
                                                  breakdown_rows, generalisation_scores, read_drawn, read_out_of_style)
 from pipelines.evaluation.out_of_style import OUT_OF_STYLE, OutOfStyleConfig, make_out_of_style
-from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
+from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 from pipelines.store.registry import LoadedModel, load_models
 
 logger = logging.getLogger("pipelines.benchmarks.out_of_style")
@@ -131,11 +130,7 @@ def markdown_report(rows: list[dict[str, Any]], scores: dict[str, dict[str, Any]
         "",
         *split_description(style),
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {machine_description()}",
-        f"- data: `{source}`",
-        f"- command: `{command}`",
-        "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
+        *provenance(source, command, rows),
         "",
         markdown_table(rows, RESULT_COLUMNS),
         "",
