@@ -45,9 +45,21 @@ class DrawingVariation:
 
 
 @dataclass(frozen=True)
+class HogParams:
+    """Histograms of oriented gradients of the deskewed digit (`skimage.feature.hog`): which way the strokes run
+    in each small cell, less tied than pixels to where exactly the ink is and how wide the pen was."""
+
+    orientations: int = 9
+    cell_pixels: int = 4  # 28×28 -> 7×7 cells
+    block_cells: int = 2  # normalised over 2×2 cells: 6×6 blocks × 4 cells × 9 orientations = 1,296 features
+
+
+@dataclass(frozen=True)
 class SvmParams:
     """Deskew, project on principal components, RBF SVC, then calibrate on cross-validated scores."""
 
+    features: str = "pixels"  # what the model reads: "pixels" (deskewed) or "hog" (deskewed, then `hog`)
+    hog: HogParams = field(default_factory=HogParams)
     pca_components: int = 50
     C: float = 10.0
     gamma: float = 0.04
@@ -60,6 +72,8 @@ class SvmParams:
 class ForestParams:
     """A forest on deskewed pixels; leaf size bounds the artifact (and so its load time)."""
 
+    features: str = "pixels"  # what the model reads: "pixels" (deskewed) or "hog" (deskewed, then `hog`)
+    hog: HogParams = field(default_factory=HogParams)
     n_estimators: int = 100
     min_samples_leaf: int = 1
     max_features: str = "sqrt"

@@ -195,16 +195,52 @@ def test_robustness_page_draws_every_perturbation_and_the_models_answers(
     assert "svm: **" in texts(app) and "cnn: **" in texts(app)
 
 
+def _remove_from_newest_run(artifacts: Path, model: str, filename: str) -> None:
+    """Make the newest run look like one trained before `filename` was stored (its checksum list too)."""
+    run = ArtifactStore(artifacts).runs(model)[0]
+    (run.path / filename).unlink()
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    del manifest["files"][filename]
+    (run.path / "manifest.json").write_text(json.dumps(manifest))
+
+
 def test_a_run_without_robustness_curves_is_named(artifacts_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs from before the robustness lab load fine; the page says they have no curves."""
-    run = ArtifactStore(artifacts_copy).runs("rf")[0]
-    (run.path / "robustness.json").unlink()
-    manifest = json.loads((run.path / "manifest.json").read_text())
-    del manifest["files"]["robustness.json"]
-    (run.path / "manifest.json").write_text(json.dumps(manifest))
+    _remove_from_newest_run(artifacts_copy, "rf", "robustness.json")
     app = visit(open_app(artifacts_copy, monkeypatch), "robustness")
     assert "Random forest (rf) has no robustness curves" in texts(app)
     assert len(app.get("plotly_chart")) == 6
+
+
+def test_generalisation_page_sets_every_model_side_by_side(trained_artifacts: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "generalisation")
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["MNIST test", "drawn digits", "out of style"]
+    assert set(table.index) == set(MODEL_NAMES)
+    stored = ArtifactStore(trained_artifacts).runs("cnn")[0].generalisation()["accuracy"]
+    assert table.loc["cnn"].tolist() == pytest.approx([stored["mnist_test"], stored["drawn"], stored["out_of_style"]])
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_generalisation_page_breaks_the_misses_down_by_letterform(trained_artifacts: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "generalisation")
+    app.selectbox(key="generalisation-breakdown").set_value("style").run()
+    assert not app.exception, [e.value for e in app.exception]
+    breakdown = app.dataframe[1].value
+    assert "letterform: 6 closed loop" in breakdown.index and "letterform: 1 flagged" in breakdown.index
+    assert any(group.startswith("font: ") for group in breakdown.index)
+    assert set(MODEL_NAMES) <= set(breakdown.columns)
+
+
+def test_a_run_without_generalisation_scores_gets_an_info(artifacts_copy: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs trained before the scores were stored load fine; the page says so and shows the others."""
+    _remove_from_newest_run(artifacts_copy, "rf", "generalisation.json")
+    app = visit(open_app(artifacts_copy, monkeypatch), "generalisation")
+    assert "Random forest (rf) has no generalisation scores" in "\n".join(info.body for info in app.info)
+    assert set(app.dataframe[0].value.index) == {"svm", "cnn"}
 
 
 def _upload_a_three(app: AppTest, sample) -> AppTest:

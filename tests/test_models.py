@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,11 @@ import pytest
 from conftest import drawn_digit
 from scipy import ndimage
 
+from pipelines.config import PROFILES
 from pipelines.data.sources import MnistData
+from pipelines.models.features import feature_step
+from pipelines.models.forest import ForestClassifier
+from pipelines.progress import Progress
 from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.store.artifacts import ArtifactStore
 from pipelines.store.registry import MODEL_NAMES, load_model, load_models
@@ -94,3 +99,18 @@ def test_the_cnn_traces_its_forward_pass_when_loaded_not_on_the_first_drawing(tr
     cnn.predict_proba(test_images[:7])
     assert traced_at_load == 1
     assert forward.experimental_get_tracing_count() == traced_at_load
+
+
+def test_gradient_histogram_features_read_digits_as_well_as_pixels(sample: MnistData, test_images: np.ndarray) -> None:
+    """The `features="hog"` candidate: same output for the same digit, and a forest on it still reads MNIST."""
+    params = dataclasses.replace(PROFILES["quick"].rf, features="hog", varied_copies=0)
+    reader = feature_step(params.features, params.hog)
+    features = reader.fit_transform(test_images[:5])
+    assert features.shape == (5, 1296)
+    np.testing.assert_array_equal(features, reader.fit_transform(test_images[:5]))
+    forest = ForestClassifier(params)
+    forest.fit(sample.train_images.astype(np.float32) / 255.0, sample.train_labels, Progress("rf", None, False))
+    accuracy = (forest.predict(test_images) == sample.test_labels).mean()
+    assert accuracy > MIN_SAMPLE_ACCURACY
+    with pytest.raises(ValueError, match="unknown features"):
+        feature_step("edges", params.hog)

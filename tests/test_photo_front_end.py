@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import drawn_digit
+
 from pipelines.evaluation.photos import PAPERS, photographed_digit
 from pipelines.reading.canvas import canvas_to_mnist, ink_intensity
 from pipelines.reading.photo import looks_like_photo, normalise_stroke, photo_ink

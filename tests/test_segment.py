@@ -9,8 +9,8 @@ from scipy import ndimage
 
 from pipelines import preprocess
 from pipelines.evaluation.analysis import soft_vote, sureness_judge
-from pipelines.evaluation.drawn import StrokeStyle
-from pipelines.evaluation.photos import GREY_LIT, as_canvas, number_coverage, photograph
+from pipelines.evaluation.drawn import StrokeStyle, ink_canvas
+from pipelines.evaluation.photos import GREY_LIT, number_coverage, photograph
 from pipelines.preprocess import canvas_to_mnist
 from pipelines.reading.segment import (
     find_digits,
@@ -32,7 +32,7 @@ def _written(sample, labels: list[int], gaps: list[float], height: float = 170.0
     """A canvas with these digits written upright `gaps` apart, and the height and pen they got."""
     coverage, height, pen = number_coverage([_digit(sample, label) for label in labels], [UPRIGHT] * len(labels),
                                             gaps, height, pen, CANVAS)
-    return as_canvas(coverage), height, pen
+    return ink_canvas(coverage), height, pen
 
 
 def _number(sample, labels: list[int], gaps: list[float]) -> np.ndarray:
@@ -46,7 +46,7 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_nothing_written_gives_no_digits() -> None:
-    blank = as_canvas(np.zeros(CANVAS[::-1], dtype=np.uint8))
+    blank = ink_canvas(np.zeros(CANVAS[::-1], dtype=np.uint8))
     assert split_digits(blank) == []
     assert split_digits(np.full((200, 300, 3), 235, dtype=np.uint8)) == []
 
@@ -69,7 +69,7 @@ def test_count_and_order_left_to_right(labels: list[int], sample) -> None:
         np.testing.assert_array_equal(piece.image, canvas_to_mnist(only_this_one))  # normalised exactly alike
 
 
-def test_a_single_digit_reads_exactly_as_canvas_to_mnist(sample) -> None:
+def test_a_single_digit_reads_exactly_ink_canvas_to_mnist(sample) -> None:
     number = _number(sample, [3], [])
     [digit] = split_digits(number)
     np.testing.assert_array_equal(digit, canvas_to_mnist(number))
@@ -98,7 +98,7 @@ def test_the_models_choose_the_cut_they_are_surest_of(trained_artifacts, sample)
 def test_a_wide_single_digit_stays_whole_when_the_models_judge(trained_artifacts, sample) -> None:
     judge = sureness_judge(load_models(trained_artifacts))
     wide_zero = np.asarray(Image.fromarray(_number(sample, [0], [])[..., 0]).resize((560, 280)))
-    canvas = as_canvas(np.pad(wide_zero, ((0, 0), (140, 140))))
+    canvas = ink_canvas(np.pad(wide_zero, ((0, 0), (140, 140))))
     assert len(split_digits(canvas, judge)) == 1
 
 
@@ -108,7 +108,7 @@ def test_a_five_with_a_detached_bar_is_one_digit() -> None:
     draw.line([(300, 60), (390, 60)], fill=255, width=16)  # the bar, lifted off the body
     draw.line([(300, 90), (295, 140)], fill=255, width=16)
     draw.arc([(280, 120), (400, 230)], start=-100, end=150, fill=255, width=16)
-    digits = split_digits(as_canvas(np.asarray(canvas)))
+    digits = split_digits(ink_canvas(np.asarray(canvas)))
     assert len(digits) == 1
 
 
@@ -117,7 +117,7 @@ def test_a_four_in_two_strokes_is_one_digit() -> None:
     draw = ImageDraw.Draw(canvas)
     draw.line([(330, 50), (300, 160), (400, 160)], fill=255, width=16)
     draw.line([(370, 100), (370, 240)], fill=255, width=16)  # the second stroke does not touch the first
-    assert len(split_digits(as_canvas(np.asarray(canvas)))) == 1
+    assert len(split_digits(ink_canvas(np.asarray(canvas)))) == 1
 
 
 def test_specks_are_not_digits(sample) -> None:

@@ -1,34 +1,50 @@
-"""What every benchmark command shares: its options for the models, the data and the Markdown file, and its exit codes."""
+"""What every benchmark command shares: the common arguments, logging, and a data-source error as exit code 2."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from pipelines import config
 from pipelines.data.sources import DataSourceError, add_data_argument
+from pipelines.evaluation.report import machine_description
 from pipelines.store.artifacts import ArtifactError
+
+logger = logging.getLogger("pipelines.benchmarks")
 
 Run = Callable[[argparse.Namespace, Sequence[str]], int]
 
 
-def benchmark_parser(description: str) -> argparse.ArgumentParser:
-    """--artifacts (the trained models, only read), --data and --out (the Markdown file whose section is replaced)."""
+def benchmark_parser(description: str | None, artifacts: bool = True) -> argparse.ArgumentParser:
+    """A parser with `--artifacts` (the trained models, when the benchmark reads them), `--data` and `--out`."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models (only read)")
+    if artifacts:
+        parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
     add_data_argument(parser)
     parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
     return parser
 
 
-def run_benchmark(parser: argparse.ArgumentParser, run: Run, argv: Sequence[str], logger: logging.Logger) -> int:
-    """Parse, log, run; data or artifacts that cannot be read exit with 2 and a plain message."""
-    args = parser.parse_args(argv)
+def run_benchmark(run: Run, args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run a parsed benchmark with plain logs; data or artifacts that cannot be read are a message, not a traceback."""
     config.configure_logging()
     try:
         return run(args, argv)
     except (DataSourceError, ArtifactError) as error:
         logger.error("%s", error)
         return 2
+
+
+def provenance(source: str, command: str, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The Markdown list a measured section opens with: when, where, on what data, by which command, which runs."""
+    return [
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {machine_description()}",
+        f"- data: `{source}`",
+        f"- command: `{command}`",
+        "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
+    ]

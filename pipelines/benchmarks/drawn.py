@@ -19,17 +19,17 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipelines import config
-from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark
 from pipelines.data.sources import load_data
 from pipelines.evaluation.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
-from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
+from pipelines.evaluation.generalisation import NO_DIGIT
+from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, naive_resize
 from pipelines.store.registry import LoadedModel, load_models
 
@@ -37,8 +37,6 @@ logger = logging.getLogger("pipelines.benchmarks.drawn")
 
 SECTION = "drawn-digits"
 SHEET_PATH = config.PROJECT_ROOT / "docs" / "drawn-digits.png"
-NO_DIGIT = -1
-"""The prediction recorded when the front end finds nothing drawn: always wrong."""
 
 
 @dataclass(frozen=True)
@@ -162,11 +160,11 @@ def band_rows(breakdown: Breakdown, styles: Sequence[StrokeStyle], hits: dict[st
     return rows
 
 
-def band_columns(title: str, names: Sequence[str]) -> list[Column]:
-    """The band, its size, then one accuracy column per model."""
+def band_columns(title: str, names: Sequence[str], key: str = "band") -> list[Column]:
+    """The band (or any group, under `key`), its size, then one accuracy column per model."""
     def accuracy(name: str) -> Callable[[dict[str, Any]], str]:
         return lambda row: f"{row[name]:.1%}"
-    return [(title, lambda row: row["band"]), ("n", lambda row: str(row["n"]))] + [
+    return [(title, lambda row: row[key]), ("n", lambda row: str(row["n"]))] + [
         (name, accuracy(name)) for name in names]
 
 
@@ -194,11 +192,7 @@ def markdown_report(rows: list[dict[str, Any]], breakdowns: Breakdowns, names: S
         f"anywhere on the canvas; labels balanced, seed {settings.seed}. Evaluation only, never trained on."
         f"{sheet_note} A canvas where `canvas_to_mnist` finds no digit counts as an error.",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {machine_description()}",
-        f"- data: `{source}`",
-        f"- command: `{command}`",
-        "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
+        *provenance(source, command, rows),
         "",
         markdown_table(rows, RESULT_COLUMNS),
         "",
@@ -234,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=BenchSettings.count, help="canvases to draw (balanced labels)")
     parser.add_argument("--seed", type=int, default=BenchSettings.seed)
     parser.add_argument("--sheet", type=Path, default=SHEET_PATH, help="PNG contact sheet of the first canvases")
-    return run_benchmark(parser, run, argv, logger)
+    return run_benchmark(run, parser.parse_args(argv), argv)
 
 
 if __name__ == "__main__":

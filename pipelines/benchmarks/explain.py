@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--neighbours", type=Path, default=None, help="artifacts folder holding the neighbour index")
     parser.add_argument("--count", type=int, default=200, help="drawn digits to explain")
-    return run_benchmark(parser, run, argv, logger)
+    return run_benchmark(run, parser.parse_args(argv), argv)
 
 
 if __name__ == "__main__":

@@ -18,19 +18,18 @@ import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from pipelines import config
-from pipelines.benchmarks.command import benchmark_parser, run_benchmark
+from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark
 from pipelines.data.sources import load_data
 from pipelines.evaluation.analysis import soft_vote
 from pipelines.evaluation.numbers import read_number
 from pipelines.evaluation.photos import PAPERS, PHOTO_SET, iter_numbers, iter_photographed_digits
-from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
+from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.serving.settings import DashboardSettings
 from pipelines.store.registry import LoadedModel, load_models
@@ -113,10 +112,7 @@ def number_columns(names: Sequence[str]) -> list[Column]:
 
 
 def _facts(command: str, source: str, models: dict[str, LoadedModel]) -> list[str]:
-    return [f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", f"- machine: {machine_description()}",
-            f"- data: `{source}`", f"- command: `{command}`",
-            "- runs: " + ", ".join(f"{name} `{model.run.run_id}` ({model.metrics.get('profile', '?')} profile)"
-                                   for name, model in models.items())]
+    return provenance(source, command, [{"model": name, "run": model.run.run_id} for name, model in models.items()])
 
 
 def photos_report(rows: list[dict[str, Any]], names: Sequence[str], facts: list[str],
@@ -179,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=PhotoBenchSettings.count, help="digits per paper (0: skip)")
     parser.add_argument("--numbers", type=int, default=PhotoBenchSettings.numbers, help="numbers per set (0: skip)")
     parser.add_argument("--seed", type=int, default=PhotoBenchSettings.seed)
-    return run_benchmark(parser, run, argv, logger)
+    return run_benchmark(run, parser.parse_args(argv), argv)
 
 
 if __name__ == "__main__":

@@ -179,13 +179,19 @@ def digit_strokes(image: np.ndarray, config: DrawnConfig = DRAWN) -> list[np.nda
 # --- placing and drawing ---------------------------------------------------------------------------
 
 
-def tilt_strokes(strokes: list[np.ndarray], style: StrokeStyle) -> list[np.ndarray]:
-    """Slant (shear the top to the right for a positive angle), then rotate (counter-clockwise positive)."""
+def tilt_matrix(style: StrokeStyle) -> np.ndarray:
+    """(2, 2) map of (x, y) points: slant (the top to the right for a positive angle), then rotate
+    (counter-clockwise positive)."""
     shear = math.tan(math.radians(style.slant_degrees))
     angle = math.radians(style.rotation_degrees)
     slant = np.array([[1.0, -shear], [0.0, 1.0]])  # y points down, so the top moves right for shear > 0
     rotate = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
-    matrix = rotate @ slant
+    return rotate @ slant
+
+
+def tilt_strokes(strokes: list[np.ndarray], style: StrokeStyle) -> list[np.ndarray]:
+    """The strokes slanted, then rotated, by the style's angles."""
+    matrix = tilt_matrix(style)
     return [stroke @ matrix.T for stroke in strokes]
 
 
@@ -228,9 +234,12 @@ def stroke_coverage(strokes: list[np.ndarray], pen_width: float, size: tuple[int
 def render_strokes(strokes: list[np.ndarray], pen_width: float, config: DrawnConfig = DRAWN,
                    size: tuple[int, int] | None = None) -> np.ndarray:
     """(height, width, 4) uint8, square by default: white strokes on opaque black, as the canvas returns them."""
-    size = size or (config.canvas_side, config.canvas_side)
-    ink = stroke_coverage(strokes, pen_width, size, config.supersample)
-    canvas = np.empty((size[1], size[0], 4), dtype=np.uint8)
+    return ink_canvas(stroke_coverage(strokes, pen_width, size or (config.canvas_side,) * 2, config.supersample))
+
+
+def ink_canvas(ink: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 ink -> (h, w, 4) uint8: white ink on opaque black, as the canvas component sends."""
+    canvas = np.empty((*ink.shape, 4), dtype=np.uint8)
     canvas[..., :3] = ink[..., None]
     canvas[..., 3] = 255
     return canvas

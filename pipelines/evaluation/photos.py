@@ -18,7 +18,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from pipelines.evaluation.drawn import StrokeStyle, balanced_sources, digit_strokes, stroke_coverage, tilt_strokes
+from pipelines.evaluation.drawn import (
+    StrokeStyle,
+    balanced_sources,
+    digit_strokes,
+    ink_canvas,
+    stroke_coverage,
+    tilt_strokes,
+)
 
 RGB = tuple[float, float, float]
 BLACK_INK: RGB = (0.08, 0.08, 0.1)
@@ -205,13 +212,6 @@ def number_coverage(digit_images: Sequence[np.ndarray], styles: Sequence[StrokeS
     return stroke_coverage(strokes, pen, size), height, pen
 
 
-def as_canvas(coverage: np.ndarray) -> np.ndarray:
-    """Ink coverage as the drawing component returns it: white on opaque black RGBA."""
-    canvas = np.empty((*coverage.shape, 4), dtype=np.uint8)
-    canvas[..., :3], canvas[..., 3] = coverage[..., None], 255
-    return canvas
-
-
 def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, paper: Paper | None,
                    config: PhotoSetConfig = PHOTO_SET) -> WrittenNumber:
     """2–6 test digits written left to right: on the canvas (paper None, RGBA) or photographed on `paper` (RGB)."""
@@ -227,7 +227,7 @@ def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
         gaps[int(rng.integers(count - 1))] = -rng.uniform(*config.touch_overlap) * height
     coverage, height, _ = number_coverage(images[chosen], styles, gaps, height, pen, size,
                                           float(rng.uniform(0.1, 0.9)), config)
-    image = as_canvas(coverage) if paper is None else photograph(coverage, paper, rng, height)
+    image = ink_canvas(coverage) if paper is None else photograph(coverage, paper, rng, height)
     return WrittenNumber(image, tuple(int(labels[index]) for index in chosen), touching)
 
 

@@ -1,4 +1,4 @@
-"""Feature steps shared by the classical models: scaling, flattening, deskewing.
+"""Feature steps shared by the classical models: flattening, deskewing, gradient histograms.
 
 They live in a module of their own so that a saved scikit-learn pipeline
 refers to them by name and training and prediction run the same code.
@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from skimage.feature import hog
+from sklearn.preprocessing import FunctionTransformer
+
+from pipelines.config import HogParams
+
+FEATURES = ("pixels", "hog")
 
 
 def deskew(image: np.ndarray) -> np.ndarray:
@@ -40,3 +46,22 @@ def deskew_flatten(images: np.ndarray) -> np.ndarray:
     if images.ndim == 2:
         images = images.reshape(-1, 28, 28)
     return np.stack([deskew(image) for image in images]).reshape(len(images), -1).astype(np.float32)
+
+
+def deskew_hog(images: np.ndarray, orientations: int, cell_pixels: int, block_cells: int) -> np.ndarray:
+    """(n, 28, 28) images in [0, 1] -> (n, k) float32 gradient histograms of the deskewed digits."""
+    images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+    return np.stack([hog(deskew(image), orientations=orientations, pixels_per_cell=(cell_pixels, cell_pixels),
+                         cells_per_block=(block_cells, block_cells), block_norm="L2-Hys")
+                     for image in images]).astype(np.float32)
+
+
+def feature_step(features: str, hog_params: HogParams) -> FunctionTransformer:
+    """The first step of a classical model's pipeline, so training and prediction read digits the same way."""
+    if features == "pixels":
+        return FunctionTransformer(deskew_flatten)
+    if features == "hog":
+        return FunctionTransformer(deskew_hog, kw_args={"orientations": hog_params.orientations,
+                                                        "cell_pixels": hog_params.cell_pixels,
+                                                        "block_cells": hog_params.block_cells})
+    raise ValueError(f"unknown features {features!r}: choose one of {', '.join(FEATURES)}")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from pipelines.config import SEED, ForestParams
 from pipelines.data.augment import with_varied_copies
 from pipelines.models.base import SklearnDigitClassifier
-from pipelines.models.features import deskew_flatten
+from pipelines.models.features import feature_step
 from pipelines.progress import Progress
 
 TREES_PER_STEP = 10
@@ -29,7 +28,8 @@ class ForestClassifier(SklearnDigitClassifier):
             n_jobs=-1, random_state=SEED, warm_start=True,
         )
         varied_images, labels = with_varied_copies(images, labels, params.variation, params.varied_copies, progress)
-        features = deskew_flatten(varied_images)
+        reader = feature_step(params.features, params.hog)
+        features = reader.fit_transform(varied_images)
         progress.start(total=params.n_estimators, unit="tree")
         while forest.n_estimators < params.n_estimators:
             step = min(TREES_PER_STEP, params.n_estimators - forest.n_estimators)
@@ -37,4 +37,4 @@ class ForestClassifier(SklearnDigitClassifier):
             forest.fit(features, labels)
             progress.advance(step)
         forest.set_params(n_jobs=1, warm_start=False)  # one image at a time is faster without a worker pool
-        self.estimator = make_pipeline(FunctionTransformer(deskew_flatten), forest)
+        self.estimator = make_pipeline(reader, forest)

@@ -7,13 +7,12 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
 from pipelines.config import SEED, SvmParams
 from pipelines.data.augment import source_indices, with_varied_copies
 from pipelines.models.base import SklearnDigitClassifier
-from pipelines.models.features import deskew_flatten
+from pipelines.models.features import feature_step
 from pipelines.progress import Progress
 
 
@@ -33,7 +32,7 @@ class SvmClassifier(SklearnDigitClassifier):
     def fit(self, images: np.ndarray, labels: np.ndarray, progress: Progress) -> None:
         params: SvmParams = self.params
         svc_pipeline = make_pipeline(
-            FunctionTransformer(deskew_flatten),
+            feature_step(params.features, params.hog),
             PCA(n_components=params.pca_components, random_state=SEED),
             SVC(kernel="rbf", C=params.C, gamma=params.gamma, random_state=SEED),
         )

@@ -7,6 +7,7 @@ old one without restarting the app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 from pipelines.evaluation.analysis import shared_dataset
 from pipelines.evaluation.explain import Explainer
 from pipelines.evaluation.neighbours import NeighbourIndex, load_index
-from pipelines.store.artifacts import ArtifactError, ArtifactStore
+from pipelines.store.artifacts import ArtifactError, ArtifactStore, Run
 from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
 
 
@@ -84,13 +85,21 @@ class Arena:
 
     def robustness(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """Each model's stored robustness curves, and why a model has none (runs older than the lab)."""
-        curves, missing = {}, {}
+        return self._stored(Run.robustness)
+
+    def generalisation(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """Each model's stored generalisation scores, and why a model has none (runs older than them)."""
+        return self._stored(Run.generalisation)
+
+    def _stored(self, read: Callable[[Run], dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """One stored JSON result of every model's run, and the reason for each model that has none."""
+        found, missing = {}, {}
         for name, model in self.models.items():
             try:
-                curves[name] = model.run.robustness()
+                found[name] = read(model.run)
             except ArtifactError as error:
                 missing[name] = str(error)
-        return curves, missing
+        return found, missing
 
 
 def load_arena(artifacts_dir: Path | str) -> Arena:

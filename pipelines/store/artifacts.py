@@ -2,7 +2,8 @@
 
 Layout, one folder per model and one per run inside it:
 
-    artifacts/<model>/runs/<run_id>/   model file(s), metrics.json, test_proba.npy, manifest.json
+    artifacts/<model>/runs/<run_id>/   model file(s), metrics.json, test_proba.npy, robustness.json,
+                                       generalisation.json, manifest.json
     artifacts/datasets/<fingerprint>.npz   the test images the metrics were computed on
     artifacts/datasets/<fingerprint>.neighbours.joblib   training images searchable by similarity (pipelines.evaluation.neighbours)
 
@@ -39,6 +40,7 @@ MANIFEST = "manifest.json"
 METRICS = "metrics.json"
 TEST_PROBA = "test_proba.npy"
 ROBUSTNESS = "robustness.json"
+GENERALISATION = "generalisation.json"
 RUNS = "runs"
 STAGING_PREFIX = ".staging-"
 DATASETS = "datasets"
@@ -112,6 +114,10 @@ class Run:
     def robustness(self) -> dict[str, Any]:
         """Accuracy curves under perturbations (see pipelines.evaluation.robustness)."""
         return read_json(self.path / ROBUSTNESS)
+
+    def generalisation(self) -> dict[str, Any]:
+        """Accuracy on MNIST test, drawn digits and out-of-style digits (see pipelines.evaluation.generalisation)."""
+        return read_json(self.path / GENERALISATION)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -21,11 +21,20 @@ import numpy as np
 from pipelines import config
 from pipelines.data.sources import DataSourceError, MnistData, add_data_argument, load_data
 from pipelines.evaluation.evaluate import evaluate
+from pipelines.evaluation.generalisation import GeneralisationSets, generalisation_scores, make_sets
 from pipelines.evaluation.neighbours import ensure_index
 from pipelines.evaluation.report import text_table
 from pipelines.evaluation.robustness import robustness_curves
 from pipelines.progress import Progress
-from pipelines.store.artifacts import METRICS, ROBUSTNESS, TEST_PROBA, ArtifactStore, atomic_write_json, now_iso
+from pipelines.store.artifacts import (
+    GENERALISATION,
+    METRICS,
+    ROBUSTNESS,
+    TEST_PROBA,
+    ArtifactStore,
+    atomic_write_json,
+    now_iso,
+)
 from pipelines.store.registry import MODEL_NAMES, library_versions, model_class
 
 logger = logging.getLogger("pipelines.train")
@@ -44,8 +53,12 @@ def git_commit() -> str:
 
 
 def train_one(name: str, data: MnistData, profile: config.Profile, store: ArtifactStore,
-              events_path: Path | None = None, show_bar: bool = True) -> dict[str, Any]:
-    """Fit one model, evaluate it on the test set and store it as a new run; returns its metrics."""
+              events_path: Path | None = None, show_bar: bool = True,
+              sets: GeneralisationSets | None = None) -> dict[str, Any]:
+    """Fit one model, evaluate it on the test set and store it as a new run; returns its metrics.
+
+    `sets` are the drawn and out-of-style canvases it is scored on; made here when not given.
+    """
     params = profile.params_for(name)
     classifier = model_class(name)(params)
     progress = Progress(name, events_path, show_bar)
@@ -75,6 +88,9 @@ def train_one(name: str, data: MnistData, profile: config.Profile, store: Artifa
         atomic_write_json(staging / METRICS, metrics)
         progress.note("robustness curves")
         atomic_write_json(staging / ROBUSTNESS, robustness_curves(classifier, test_images, data.test_labels))
+        progress.note("drawn and out-of-style digits")
+        sets = sets if sets is not None else make_sets(data.test_images, data.test_labels)
+        atomic_write_json(staging / GENERALISATION, generalisation_scores(classifier, metrics["accuracy"], sets))
     progress.close()
     return metrics
 
@@ -89,11 +105,13 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     store = ArtifactStore(artifacts_dir)
     store.save_dataset(data.fingerprint, data.summary_arrays())
     ensure_index(store, data)
+    logger.info("drawing the drawn-digit and out-of-style sets every model is scored on")
+    sets = make_sets(data.test_images, data.test_labels)
     results, failures = [], {}
     for name in models:
         logger.info("training %s (%s profile)", name, profile.name)
         try:
-            results.append(train_one(name, data, profile, store, events_path, show_bar))
+            results.append(train_one(name, data, profile, store, events_path, show_bar, sets))
         except Exception as error:  # report and go on: one model's failure must not lose the others
             logger.exception("%s failed", name)
             failures[name] = f"{type(error).__name__}: {error}"
