@@ -85,3 +85,11 @@ def feedback_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
     return f"{server}/{name}"
+
+
+@pytest.fixture(autouse=True)
+def private_feedback_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test records labelled drawings into its own SQLite file, never into artifacts/."""
+    url = f"sqlite:///{tmp_path / 'private-feedback.db'}"
+    monkeypatch.setenv(config.FEEDBACK_URL_ENV, url)
+    return url

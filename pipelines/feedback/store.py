@@ -201,9 +201,9 @@ class FeedbackStore:
         return _images(row.pixels for row in rows), np.array([row.label for row in rows], dtype=np.int64)
 
     def drawings_frame(self, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
-        """One row per drawing (id, created_at, label, source, mode, held_out), oldest first; no pixels."""
+        """One row per drawing (id, created_at, label, source, mode, session_id, held_out), oldest first; no pixels."""
         columns = [drawings.c.id, drawings.c.uid, drawings.c.created_at, drawings.c.label, drawings.c.source,
-                   drawings.c.mode]
+                   drawings.c.mode, drawings.c.session_id]
         with self.engine.connect() as connection:
             frame = pd.DataFrame(connection.execute(self._between(select(*columns), since, until)
                                                     .order_by(drawings.c.id)).all(),
