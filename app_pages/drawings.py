@@ -64,9 +64,9 @@ def show_downloads(drawings: pd.DataFrame, answers: pd.DataFrame, store: Feedbac
 
 
 def show_moderation(drawings: pd.DataFrame, store: FeedbackStore) -> None:
-    newest_first = drawings["id"].iloc[::-1].tolist()
-    chosen = st.selectbox("Drawing", newest_first, key="moderate_id",
-                          format_func=lambda i: f"#{i}, labelled {int(drawings.set_index('id').at[i, 'label'])}")
+    labels = dict(zip(drawings["id"].tolist(), drawings["label"].tolist()))
+    chosen = st.selectbox("Drawing", list(reversed(labels)), key="moderate_id",
+                          format_func=lambda i: f"#{i}, labelled {labels[i]}")
     left, middle, right = st.columns([1, 1, 2])
     picture = store.input_png(chosen)
     if picture:

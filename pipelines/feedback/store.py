@@ -41,7 +41,7 @@ class FeedbackError(RuntimeError):
 
 def is_held_out(uid: str, fraction: float = FEEDBACK.held_out_fraction) -> bool:
     """Whether a drawing belongs to the fixed held-out part: decided by its random uid alone, so it never moves."""
-    return uuid.UUID(hex=uid).int % 1_000_000 < fraction * 1_000_000
+    return int(uid, 16) % 1_000_000 < fraction * 1_000_000
 
 
 def _sqlite_engine(url: str, settings: FeedbackSettings) -> Engine:
@@ -205,9 +205,7 @@ class FeedbackStore:
         columns = [drawings.c.id, drawings.c.uid, drawings.c.created_at, drawings.c.label, drawings.c.source,
                    drawings.c.mode, drawings.c.session_id]
         with self.engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(self._between(select(*columns), since, until)
-                                                    .order_by(drawings.c.id)).all(),
-                                 columns=[c.name for c in columns])
+            frame = pd.read_sql(self._between(select(*columns), since, until).order_by(drawings.c.id), connection)
         frame["held_out"] = [is_held_out(uid, self.settings.held_out_fraction) for uid in frame["uid"]]
         return frame.drop(columns="uid")
 
@@ -218,7 +216,7 @@ class FeedbackStore:
         statement = self._between(select(*columns).join(drawings, drawings.c.id == answers.c.drawing_id),
                                   since, until).order_by(answers.c.drawing_id, answers.c.model)
         with self.engine.connect() as connection:
-            return pd.DataFrame(connection.execute(statement).all(), columns=[c.name for c in columns])
+            return pd.read_sql(statement, connection)
 
     def images(self, ids: Iterable[int]) -> np.ndarray:
         """The 28×28 images of the given drawings, in the order given (unknown ids are left out)."""
