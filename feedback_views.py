@@ -18,9 +18,15 @@ import ui
 from pipelines.config import N_CLASSES
 from pipelines.evaluation.analysis import LivePrediction, soft_vote
 from pipelines.feedback import FeedbackError
+from pipelines.serving.arena import Arena
 
 SAVED_STATE = "feedback_saved"
 """session_state[SAVED_STATE][key] = (digest of the image, label, drawing id) once labelled."""
+
+
+def run_ids(arena: Arena) -> dict[str, str]:
+    """The run each loaded model answers from."""
+    return {name: model.run.run_id for name, model in arena.models.items()}
 
 
 def image_digest(image: np.ndarray) -> str:

@@ -6,11 +6,13 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+import feedback_views
 import ui
 from pipelines.evaluation.analysis import LivePrediction, agreement, predict_all, verdict
 from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
 from pipelines.evaluation.explain import Explanation, PixelMap, heatmap
+from pipelines.feedback.records import input_thumbnail
 from pipelines.reading.inputs import Reading, UploadError, read_drawing, read_upload
 from pipelines.training.jobs import TrainingRequest
 from pipelines.store.registry import MODEL_NAMES
@@ -100,14 +102,19 @@ def show_explanation(image: np.ndarray, arena: Arena, key: str) -> None:
         show_neighbours(explanation, arena)
 
 
-def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, source: str) -> None:
-    """Predictions and their explanation for a readable input; otherwise say what is wrong instead of guessing."""
+def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, source: str,
+                 pixels: np.ndarray | None = None) -> None:
+    """Predictions, a place to label them, and their explanation for a readable input; otherwise say what is
+    wrong instead of guessing."""
     if reading.problem == "empty":
         st.info(EMPTY[source])
     elif reading.problem == "unreadable":
         st.warning(UNREADABLE)
     else:
-        show_predictions(reading.image, predict_all(arena.models, reading.image), settings, source)
+        predictions = predict_all(arena.models, reading.image)
+        show_predictions(reading.image, predictions, settings, source)
+        feedback_views.label_answer(reading.image, predictions, feedback_views.run_ids(arena),
+                                    input_thumbnail(pixels) if pixels is not None else None, source, source, "digit")
         show_explanation(reading.image, arena, source)
 
 
@@ -124,7 +131,7 @@ def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int) -
             st.session_state["canvas_generation"] = generation + 1
             st.rerun(scope="fragment")
     with right:
-        show_reading(read_drawing(drawing.image_data), arena, settings, "canvas")
+        show_reading(read_drawing(drawing.image_data), arena, settings, "canvas", drawing.image_data)
 
 
 def upload_panel(arena: Arena, settings: DashboardSettings) -> None:
@@ -137,7 +144,7 @@ def upload_panel(arena: Arena, settings: DashboardSettings) -> None:
     except UploadError as error:
         st.error(f"**{upload.name}** cannot be used. {error}", icon="🚫")
         return
-    show_reading(read_drawing(pixels), arena, settings, "upload")
+    show_reading(read_drawing(pixels), arena, settings, "upload", pixels)
 
 
 def render_draw(arena: Arena, settings: DashboardSettings) -> None:

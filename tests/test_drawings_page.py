@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import APP, APP_TIMEOUT_SECONDS
+from app_fixtures import APP, APP_TIMEOUT_SECONDS, paper_photo, png_bytes
 from pipelines.config import FEEDBACK
 from pipelines.data.sources import MnistData
 from pipelines.evaluation.people import score_held_out
@@ -105,3 +105,36 @@ def test_the_leaderboard_waits_for_enough_drawings(trained_artifacts: Path, priv
     app = open_page("overview", trained_artifacts, monkeypatch)
     assert "People's drawings" not in app.dataframe[0].value.columns
     assert any(f"once {FEEDBACK.min_held_out} labelled drawings" in caption.value for caption in app.caption)
+
+
+def right_button(app: AppTest) -> object:
+    return next(button for button in app.button if button.label.startswith("✓ right"))
+
+
+def test_an_answer_labelled_on_the_draw_page_is_stored_with_everything(
+        trained_artifacts: Path, sample: MnistData, private_feedback_store: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = open_page("draw", trained_artifacts, monkeypatch)
+    three = sample.test_images[int(np.flatnonzero(sample.test_labels == 3)[0])]
+    app.file_uploader(key="upload").set_value(("three.png", png_bytes(paper_photo(three)), "image/png")).run()
+    answer = int(right_button(app).label.split("(")[1].rstrip(")"))
+    right_button(app).click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any(f"Saved as a **{answer}**" in success.body for success in app.success)
+    store = FeedbackStore(private_feedback_store)
+    assert store.count() == 1
+    drawing = store.drawings_frame().iloc[0]
+    assert (drawing["label"], drawing["source"], drawing["mode"]) == (answer, "upload", "digit")
+    assert drawing["session_id"] and store.input_png(int(drawing["id"])).startswith(b"\x89PNG")
+    answers = store.answers_frame()
+    models = load_models(trained_artifacts)
+    assert set(answers["model"]) == set(models)
+    assert {row.model: row.run_id for row in answers.itertuples()} == {n: m.run.run_id for n, m in models.items()}
+
+    seven = sample.test_images[int(np.flatnonzero(sample.test_labels == 7)[0])]
+    app.file_uploader(key="upload").set_value(("seven.png", png_bytes(paper_photo(seven)), "image/png")).run()
+    picker = next(group for group in app.button_group if "feedback-digit-upload" in str(group.key))
+    picker.set_value(7).run()  # "the right digit is 7"
+    assert not app.exception, [e.value for e in app.exception]
+    assert store.count() == 2 and store.dataset()[1].tolist() == [answer, 7]
+    assert len(set(store.drawings_frame()["session_id"])) == 1  # one browser session
