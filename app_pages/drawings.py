@@ -94,16 +94,19 @@ def render_drawings(arena: Arena, settings: DashboardSettings) -> None:
         st.page_link(ui.DRAW_PAGE, label="Go to the Draw page", icon="✏️")
         return
     drawings, answers = date_filtered(drawings, answers)
-    counts = st.columns(3)
+    joined = {name: frame for name, frame in model_answers(drawings, answers).items() if len(frame)}
+    scores = accuracy_table(joined)
+    counts = st.columns(4)
     counts[0].metric("Labelled drawings", f"{len(drawings):,}")
     counts[1].metric("Held out, never trained on", f"{int(drawings['held_out'].sum()):,}")
     counts[2].metric("Sessions", f"{drawings['session_id'].nunique():,}")
-    joined = {name: frame for name, frame in model_answers(drawings, answers).items() if len(frame)}
+    vote = next((score for score in scores if score.model == SOFT_VOTE), None)
+    counts[3].metric("The soft vote is right", "–" if vote is None else f"{vote.accuracy:.0%}")
     if not joined:
         st.info("None of these drawings has a model's answer.")
         return
     st.subheader("How often each model is right")
-    st.dataframe(accuracy_frame(accuracy_table(joined), arena), hide_index=True, width="stretch",
+    st.dataframe(accuracy_frame(scores, arena), hide_index=True, width="stretch",
                  column_config={"Accuracy": st.column_config.NumberColumn(format="percent")})
     st.caption(f"Each model's answers when the drawing was made. The interval is a {FEEDBACK.confidence_level:.0%} "
                f"Wilson score interval: few drawings, wide interval. The {SOFT_VOTE} averages the models' "

@@ -21,11 +21,14 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 DOCS = config.PROJECT_ROOT / "docs"
 PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mistakes": "Mistakes",
-               "draw": "Draw a digit", "robustness": "Robustness lab", "data": "The data", "train": "Train"}
+               "draw": "Draw a digit", "drawings": "Your drawings", "robustness": "Robustness lab", "data": "The data", "train": "Train"}
 NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw",
+              "drawings": "Your drawings",
               "robustness": "Robustness", "data": "Data", "train": "Train"}
 EMPTY_CANVAS = "The canvas is empty"
 EXPLANATION = ".st-key-explain-canvas"
+FEEDBACK = ".st-key-feedback-canvas"
+SAVED = "Saved as a"
 EXPLANATION_IMAGES = 2 + 8  # the CNN's and the forest's maps, then eight neighbours
 LOAD_SECONDS = 120
 PREDICTION_SECONDS = 30
@@ -143,7 +146,7 @@ def test_journey_with_trained_models(trained_artifacts: Path, browser: object, t
             open_page(page, name)
             assert_no_exception(page)
             assert page.get_by_text("Support vector machine").count() > 0  # the sidebar lists the loaded models
-            if name != "draw":
+            if name not in ("draw", "drawings"):
                 screenshot(page, DOCS / f"{name}.png")
 
         open_page(page, "draw")
@@ -170,7 +173,43 @@ def test_journey_with_trained_models(trained_artifacts: Path, browser: object, t
 
         assert page.get_by_text(EMPTY_CANVAS).count() == 1 and all(p.count() == 0 for p in predictions(page))
         assert_no_exception(page)
+        label_drawings(page)
         page.close()
+
+
+def metric_value(page: object, label: str) -> str:
+    metric = page.locator("[data-testid=stMetric]", has_text=label).first
+    return metric.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def label_drawing(page: object, strokes: list[list[tuple[float, float]]], right: bool) -> None:
+    """Draw, then say "✓ right" or pick another digit than the soft vote's, and wait until it is saved."""
+    draw(page, strokes)
+    wait_for_predictions(page)
+    feedback = page.locator(FEEDBACK)
+    confirm = feedback.get_by_role("button", name="✓ right")
+    confirm.wait_for(timeout=PREDICTION_SECONDS * 1000)
+    if right:
+        confirm.click()
+    else:
+        answer = int(confirm.inner_text().split("(")[1].split(")")[0])
+        feedback.get_by_role("button", name=str((answer + 1) % 10), exact=True).click()
+    page.locator(FEEDBACK).get_by_text(SAVED).wait_for(timeout=PREDICTION_SECONDS * 1000)
+    wait_until_idle(page)
+
+
+def label_drawings(page: object) -> None:
+    """Label a drawing as right: one drawing, all right; then one as wrong: the soft vote's accuracy halves."""
+    label_drawing(page, STROKES[0], right=True)
+    open_page(page, "drawings")
+    assert metric_value(page, "Labelled drawings") == "1" and metric_value(page, "The soft vote is right") == "100%"
+    open_page(page, "draw")
+    clear_canvas(page, "button")
+    label_drawing(page, STROKES[1], right=False)
+    open_page(page, "drawings")
+    assert metric_value(page, "Labelled drawings") == "2" and metric_value(page, "The soft vote is right") == "50%"
+    assert_no_exception(page)
+    screenshot(page, DOCS / "drawings.png")
 
 
 def test_every_page_without_artifacts(browser: object, tmp_path: Path) -> None:
@@ -183,7 +222,9 @@ def test_every_page_without_artifacts(browser: object, tmp_path: Path) -> None:
         for name in PAGE_TITLES:
             open_page(page, name)
             assert_no_exception(page)
-            if name != "train":
+            if name == "drawings":  # needs no model
+                assert page.get_by_text("No labelled drawings yet").count() == 1
+            elif name != "train":
                 assert page.get_by_text("No trained model yet").count() == 1
         open_page(page, "draw")
         assert page.get_by_role("button", name="Train the quick profile now").count() == 1
