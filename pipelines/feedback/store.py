@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -23,7 +24,6 @@ import pandas as pd
 from sqlalchemy import create_engine, delete, event, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from pipelines.config import FEEDBACK, IMAGE_SIDE, FeedbackSettings, feedback_url_from_env
 from pipelines.feedback import records
@@ -47,8 +47,6 @@ def is_held_out(uid: str, fraction: float = FEEDBACK.held_out_fraction) -> bool:
 def _sqlite_engine(url: str, settings: FeedbackSettings) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
-        from pathlib import Path
-
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": settings.busy_timeout_ms / 1000})
 
@@ -78,8 +76,7 @@ def _is_locked(error: OperationalError) -> bool:
 class FeedbackStore:
     """Labelled drawings: record one, count them, read them back for training, evaluation and the dashboard."""
 
-    def __init__(self, url: str | None = None, settings: FeedbackSettings = FEEDBACK,
-                 pool_connections: bool = True) -> None:
+    def __init__(self, url: str | None = None, settings: FeedbackSettings = FEEDBACK) -> None:
         self.url = url or feedback_url_from_env()
         self.settings = settings
         try:
@@ -87,8 +84,7 @@ class FeedbackStore:
             if backend == "sqlite":
                 self.engine = _sqlite_engine(self.url, settings)
             else:
-                self.engine = create_engine(self.url, pool_pre_ping=True,
-                                            **({} if pool_connections else {"poolclass": NullPool}))
+                self.engine = create_engine(self.url, pool_pre_ping=True)
         except (ArgumentError, ImportError) as error:
             raise FeedbackError(f"{self.url!r} is not a database URL this store can use ({error}); "
                                 "use sqlite:///path/feedback.db or postgresql+psycopg://user@host/db") from error
