@@ -193,7 +193,7 @@ def label_drawing(page: object, strokes: list[list[tuple[float, float]]], right:
         confirm.click()
     else:
         answer = int(confirm.inner_text().split("(")[1].split(")")[0])
-        feedback.get_by_role("button", name=str((answer + 1) % 10), exact=True).click()
+        feedback.locator("[data-testid=stButtonGroup] button").nth((answer + 1) % 10).click()  # the pills 0-9
     page.locator(FEEDBACK).get_by_text(SAVED).wait_for(timeout=PREDICTION_SECONDS * 1000)
     wait_until_idle(page)
 
