@@ -17,7 +17,7 @@ from pipelines.store.registry import MODEL_NAMES
 
 TRAIN_PAGE = "app_pages/train.py"
 DRAW_PAGE = "app_pages/draw.py"
-TRAIN_COMMAND = "python -m pipelines.training.train --profile quick"
+TRAIN_COMMAND = "python -m pipelines.train --profile quick"
 MODEL_COLOURS = {"svm": "#4C78A8", "rf": "#54A24B", "cnn": "#E45756"}
 """One colour per model, the same on every chart."""
 ENSEMBLE_COLOUR = "#9D755D"

@@ -144,7 +144,7 @@ def test_shared_dataset_prefers_the_one_most_models_use() -> None:
 def test_read_upload_accepts_a_photo_and_refuses_the_rest(sample) -> None:
     photo = paper_photo(sample.test_images[0])
     pixels = read_upload(png_bytes(photo), LIMIT_BYTES, LIMIT_PIXELS)
-    assert pixels.shape == photo.shape and pixels.dtype == np.uint8
+    assert pixels.shape == (*photo.shape, 3) and pixels.dtype == np.uint8  # colour kept for coloured pens
     reading = read_drawing(pixels)
     assert reading.problem is None and reading.image.shape == (28, 28)
     with pytest.raises(UploadError, match="empty"):

@@ -60,7 +60,7 @@ def test_page_renders_without_models(page: str, empty_artifacts: Path, monkeypat
     if page == "train":
         assert "No training run has been started" in texts(app)
     else:
-        assert NO_MODELS in texts(app) and "python -m pipelines.training.train" in texts(app)
+        assert NO_MODELS in texts(app) and "python -m pipelines.train" in texts(app)
 
 
 def test_overview_marks_the_best_model(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
