@@ -8,10 +8,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from pipelines.evaluation.analysis import (CONFUSION_VIEWS, ConfusionView, cell_indices, confusion_view, most_confused_pairs,
-                                per_class_frame, reliability_frame)
-from pipelines.serving.arena import Arena
 from pipelines.config import N_CLASSES
+from pipelines.evaluation.analysis import (
+    CONFUSION_VIEWS,
+    ConfusionView,
+    cell_indices,
+    confusion_view,
+    most_confused_pairs,
+    per_class_frame,
+    reliability_frame,
+)
+from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
 
 CELL_KEYS = ("cell_model", "cell_true", "cell_predicted")

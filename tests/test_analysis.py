@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from app_fixtures import paper_photo, png_bytes
 from conftest import drawn_digit
+
 from pipelines import config
 from pipelines.evaluation import analysis
+from pipelines.reading.inputs import UploadError, read_drawing, read_upload
 from pipelines.serving.arena import load_arena, runs_signature
 from pipelines.serving.settings import ARTIFACTS_ENV, load_settings
-from pipelines.reading.inputs import UploadError, read_drawing, read_upload
-from pipelines.store.registry import MODEL_NAMES
 from pipelines.store.artifacts import ArtifactStore
+from pipelines.store.registry import MODEL_NAMES
 
 MATRIX = np.array([[5, 2, 0], [1, 6, 3], [0, 0, 4]])
 LIMIT_BYTES = 1_000_000

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -185,6 +185,33 @@ def iter_photographed_digits(images: np.ndarray, labels: np.ndarray, count: int,
         yield paper, photos, np.asarray(labels)[sources].astype(np.int64)
 
 
+def number_coverage(digit_images: Sequence[np.ndarray], styles: Sequence[StrokeStyle], gaps: Sequence[float],
+                    height: float, pen: float, size: tuple[int, int], top_share: float = 0.5,
+                    config: PhotoSetConfig = PHOTO_SET) -> tuple[np.ndarray, float, float]:
+    """Digits written left to right, `gaps` apart (negative: overlapping), as ink coverage (uint8, h×w).
+
+    Shrunk as a whole when they would not fit; returns the coverage, and the height and pen actually used.
+    """
+    shapes = [_scaled(tilt_strokes(digit_strokes(image), style), height) for image, style in zip(digit_images, styles)]
+    total = sum(width for _, width in shapes) + sum(gaps) + pen
+    shrink = min(1.0, size[0] * (1 - 2 * config.margin) / total)
+    height, pen = height * shrink, pen * shrink
+    left = (size[0] - total * shrink) / 2 + pen / 2
+    top = top_share * (size[1] - height - pen) + pen / 2
+    strokes = []
+    for (shape, width), gap in zip(shapes, [*gaps, 0.0]):
+        strokes += [stroke * shrink + (left, top) for stroke in shape]
+        left += (width + gap) * shrink
+    return stroke_coverage(strokes, pen, size), height, pen
+
+
+def as_canvas(coverage: np.ndarray) -> np.ndarray:
+    """Ink coverage as the drawing component returns it: white on opaque black RGBA."""
+    canvas = np.empty((*coverage.shape, 4), dtype=np.uint8)
+    canvas[..., :3], canvas[..., 3] = coverage[..., None], 255
+    return canvas
+
+
 def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, paper: Paper | None,
                    config: PhotoSetConfig = PHOTO_SET) -> WrittenNumber:
     """2–6 test digits written left to right: on the canvas (paper None, RGBA) or photographed on `paper` (RGB)."""
@@ -192,29 +219,15 @@ def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
     chosen = rng.choice(len(labels), size=count, replace=False)
     size = config.canvas_size if paper is None else config.number_photo_size
     height = rng.uniform(*config.number_height) * size[1]
-    pen = (rng.uniform(*config.canvas_pen) if paper is None
-           else height * rng.uniform(*paper.pen_to_height))
-    shapes = [_scaled(tilt_strokes(digit_strokes(images[index]), _style(rng, config)), height) for index in chosen]
+    pen = rng.uniform(*config.canvas_pen) if paper is None else height * rng.uniform(*paper.pen_to_height)
+    styles = [_style(rng, config) for _ in chosen]
     gaps = list(rng.uniform(*config.gap_to_height, size=count - 1) * height + pen)
     touching = bool(count > 1 and rng.uniform() < config.touching_share)
     if touching:
         gaps[int(rng.integers(count - 1))] = -rng.uniform(*config.touch_overlap) * height
-    total = sum(width for _, width in shapes) + sum(gaps) + pen
-    room = size[0] * (1 - 2 * config.margin)
-    shrink = min(1.0, room / total)
-    height, pen = height * shrink, pen * shrink
-    left = (size[0] - total * shrink) / 2 + pen / 2
-    top = rng.uniform(0.1, 0.9) * (size[1] - height - pen) + pen / 2
-    strokes = []
-    for (shape_strokes, width), gap in zip(shapes, [*gaps, 0.0]):
-        strokes += [stroke * shrink + (left, top) for stroke in shape_strokes]
-        left += (width + gap) * shrink
-    coverage = stroke_coverage(strokes, pen, size)
-    if paper is None:
-        image = np.empty((size[1], size[0], 4), dtype=np.uint8)
-        image[..., :3], image[..., 3] = coverage[..., None], 255
-    else:
-        image = photograph(coverage, paper, rng, height)
+    coverage, height, _ = number_coverage(images[chosen], styles, gaps, height, pen, size,
+                                          float(rng.uniform(0.1, 0.9)), config)
+    image = as_canvas(coverage) if paper is None else photograph(coverage, paper, rng, height)
     return WrittenNumber(image, tuple(int(labels[index]) for index in chosen), touching)
 
 

@@ -36,6 +36,7 @@ class PhotoConfig:
     sauvola_window: int = 31  # working px, odd
     sauvola_k: float = 0.2
     min_contrast: float = 0.18  # ink is at least this much darker than the paper around it (a share of it)
+    deep_contrast: float = 0.4  # this much darker is ink wherever it is: the inside of a marker's wide stroke
     line_span: float = 0.6  # a ruled line runs straight across at least this share of the image
     line_angles: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0)  # degrees off the axis a photographed line may lie
     line_max_thickness: int = 9  # working px; thicker straight runs are strokes, not ruling
@@ -75,8 +76,8 @@ def photo_ink(image: np.ndarray, config: PhotoConfig = PHOTO) -> np.ndarray:
     channels = scaled if scaled.ndim == 2 else (scaled.min(axis=2) if dark_ink else scaled.max(axis=2))
     gray = ndimage.gaussian_filter(channels if dark_ink else 1.0 - channels, config.smoothing_sigma)
     flat = gray / np.maximum(_paper(gray, config), 1e-3)  # ~1 on paper, lower on ink, whatever the light
-    ink = (flat < threshold_sauvola(flat, window_size=config.sauvola_window, k=config.sauvola_k)) & (
-        flat < 1.0 - config.min_contrast)
+    local = flat < threshold_sauvola(flat, window_size=config.sauvola_window, k=config.sauvola_k)
+    ink = (local | (flat < 1.0 - config.deep_contrast)) & (flat < 1.0 - config.min_contrast)
     return _drop_specks(_remove_ruled_lines(ink, config), config)
 
 

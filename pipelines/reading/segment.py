@@ -37,7 +37,9 @@ class SegmentationConfig:
     judged_digit_aspect: float = 0.85  # ...or, when the models judge, wider than this it may: they decide
     digit_aspect: float = 0.7  # typical width of a digit, to guess how many a wide piece holds
     cut_zone: tuple[float, float] = (0.2, 0.8)  # where, across a two-digit piece, a cut may fall
-    cut_candidates: int = 7  # cuts tried per piece, at the thinnest columns of ink
+    cut_candidates: int = 12  # cuts tried per piece, those through the least ink
+    cut_leans: tuple[float, ...] = (-0.35, -0.15, 0.0, 0.15, 0.35)  # a cut leans with slanted writing
+    cut_off_centre: float = 0.5  # how much a cut is penalised for straying from where a digit should end
     max_digits: int = 12  # a wide piece is cut no further than this many digits
 
 
@@ -138,7 +140,7 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, judge: J
         return [mask]
     digits = max(2, round(width / (config.digit_aspect * writing_height)))
     shortest = config.small_piece_height * writing_height
-    options = [(a, b) for a, b in (_cut(mask, column) for column in _candidate_cuts(mask, left, width, digits, config))
+    options = [(a, b) for a, b in (_cut(mask, cut) for cut in _candidate_cuts(mask, left, width, digits, config))
                if a.any() and b.any() and min(_height(a), _height(b)) >= shortest]
     if not options:
         return [mask]
@@ -154,30 +156,55 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, judge: J
     return [first, *_split_wide(rest, writing_height, ink_map, judge, config, depth + 1)]
 
 
-def _candidate_cuts(mask: np.ndarray, left: int, width: int, digits: int, config: SegmentationConfig) -> list[int]:
-    """Columns to try for cutting off the leftmost digit: where little ink is, near where one digit should end."""
-    profile = mask[:, left : left + width].sum(axis=0).astype(np.float64)
+Cut = tuple[int, float]
+"""Where a cut crosses the piece's middle row (a column), and its lean (the column moves this much per row down)."""
+
+
+def _candidate_cuts(mask: np.ndarray, left: int, width: int, digits: int, config: SegmentationConfig) -> list[Cut]:
+    """Cuts to try for cutting off the leftmost digit: through little ink, near where one digit should end.
+
+    Every lean is tried at every column of the zone; they are ranked by the ink they cut through and their
+    distance from where the digit should end, and the best `cut_candidates` kept.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    middle = (rows[0] + rows[-1]) / 2
     expected = width / digits
     low, high = config.cut_zone
     zone = np.arange(max(1, int(expected * (2 * low))), min(width - 1, int(expected * (2 * high))) + 1)
-    if len(zone) == 0:
-        return []
-    smoothed = ndimage.uniform_filter1d(profile, 3)
-    cost = smoothed[zone] / max(profile.max(), 1.0) + 0.5 * np.abs(zone - expected) / expected
-    return [left + int(column) for column in zone[np.argsort(cost, kind="stable")][: config.cut_candidates]]
+    ranked = []
+    for lean in config.cut_leans:
+        crossed = _cut_line(mask.shape, middle, lean)
+        for column in zone:
+            ink = int(mask[crossed[0], np.clip(crossed[1] + left + column, 0, mask.shape[1] - 1)].sum())
+            cost = ink / max(1.0, float(len(rows))) + config.cut_off_centre * abs(column - expected) / expected
+            ranked.append((cost, (left + int(column), lean)))
+    ranked.sort(key=lambda item: item[0])
+    return [cut for _, cut in ranked[: config.cut_candidates]]
 
 
-def _cut(mask: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split at a column: each piece the cut leaves goes to the side holding most of it (the cut column left)."""
-    parted = mask.copy()
-    parted[:, column] = False
-    labels, _ = ndimage.label(parted, structure=np.ones((3, 3)))
-    left = np.zeros_like(mask)
-    left[:, column] = mask[:, column]
+def _cut_line(shape: tuple[int, int], middle: float, lean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column offsets of a straight cut through column 0 at the middle row, leaning `lean` per row."""
+    rows = np.arange(shape[0])
+    return rows, np.round((rows - middle) * lean).astype(int)
+
+
+def _cut(mask: np.ndarray, cut: Cut) -> tuple[np.ndarray, np.ndarray]:
+    """Split along a cut: each piece the cut leaves goes to the side holding most of it (the cut line left)."""
+    column, lean = cut
+    rows = np.flatnonzero(mask.any(axis=1))
+    line_rows, offsets = _cut_line(mask.shape, (rows[0] + rows[-1]) / 2, lean)
+    line_cols = np.clip(column + offsets, 0, mask.shape[1] - 1)
+    on_line = np.zeros_like(mask)
+    on_line[line_rows, line_cols] = True
+    on_line |= np.roll(on_line, 1, axis=1)  # two pixels wide, so no diagonal step leaks across
+    boundary = np.zeros(mask.shape[0], dtype=float)
+    boundary[line_rows] = line_cols
+    labels, _ = ndimage.label(mask & ~on_line, structure=np.ones((3, 3)))
+    left = mask & on_line
     for index, piece in enumerate(ndimage.find_objects(labels), start=1):
-        region = labels[piece] == index
-        if piece[1].start + np.argwhere(region)[:, 1].mean() < column:
-            left[piece] |= region
+        region = np.argwhere(labels[piece] == index) + (piece[0].start, piece[1].start)
+        if np.mean(region[:, 1] < boundary[region[:, 0]]) > 0.5:
+            left[region[:, 0], region[:, 1]] = True
     return left, mask & ~left
 
 
