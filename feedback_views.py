@@ -80,10 +80,9 @@ def label_answer(image: np.ndarray, predictions: Sequence[LivePrediction], run_i
             if st.session_state[pick_key] is not None:
                 _save(image, st.session_state[pick_key], *rest)
 
-        right, other = st.columns([1, 3], vertical_alignment="bottom")
-        right.button(f"✓ right ({answer})", key=f"feedback-right-{key}-{digest}", on_click=_save,
-                     args=(image, answer, *rest))
-        other.pills("…or the right digit is", list(range(N_CLASSES)), key=pick_key, on_change=save_pick)
+        st.button(f"✓ right ({answer})", key=f"feedback-right-{key}-{digest}", on_click=_save,
+                  args=(image, answer, *rest))
+        st.pills("…or the right digit is", list(range(N_CLASSES)), key=pick_key, on_change=save_pick)
         st.caption("Labelling keeps this drawing (not who drew it) to test the models and, later, to train them.")
         problem = st.session_state.get(f"feedback_error_{key}")
         if problem:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from pipelines import config
 from pipelines.evaluation.analysis import ConfusionView
@@ -19,12 +20,12 @@ from pipelines.evaluation.people import PeopleScores, score_held_out
 from pipelines.feedback import FeedbackError, FeedbackStore
 from pipelines.serving.arena import Arena, load_arena, runs_signature
 from pipelines.serving.settings import DashboardSettings, load_settings
-from pipelines.training.jobs import JobError, TrainingRequest, job_status, latest_job, start_training
 from pipelines.store.registry import MODEL_NAMES
+from pipelines.training.jobs import JobError, TrainingRequest, job_status, latest_job, start_training
 
 TRAIN_PAGE = "app_pages/train.py"
 DRAW_PAGE = "app_pages/draw.py"
-TRAIN_COMMAND = "python -m pipelines.training.train --profile quick"
+TRAIN_COMMAND = "python -m pipelines.train --profile quick"
 MODEL_COLOURS = {"svm": "#4C78A8", "rf": "#54A24B", "cnn": "#E45756"}
 """One colour per model, the same on every chart."""
 ENSEMBLE_COLOUR = "#9D755D"
@@ -132,6 +133,18 @@ def enlarge(image: np.ndarray, scale: int = THUMBNAIL_SCALE) -> np.ndarray:
     if pixels.dtype != np.uint8:
         pixels = (np.clip(pixels, 0.0, 1.0) * 255).round().astype(np.uint8)
     return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
+
+
+def outline_boxes(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], colour: str,
+                  width: int) -> np.ndarray:
+    """The input as RGB with a numbered rectangle around each (top, left, bottom, right) box."""
+    pixels = np.asarray(image)
+    picture = Image.fromarray(pixels[..., :3] if pixels.ndim == 3 else pixels).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    for number, (top, left, bottom, right) in enumerate(boxes, start=1):
+        draw.rectangle((left - width, top - width, right + width, bottom + width), outline=colour, width=width)
+        draw.text((left, max(0, top - width - 12)), str(number), fill=colour)
+    return np.asarray(picture)
 
 
 def image_grid(images: Sequence[np.ndarray], captions: Sequence[str], thumbnail_px: int) -> None:

@@ -6,10 +6,16 @@ import plotly.express as px
 import streamlit as st
 
 import ui
-from pipelines.evaluation.analysis import (CONFUSION_VIEWS, cell_indices, confusion_view, most_confused_pairs,
-                                per_class_frame, reliability_frame)
-from pipelines.serving.arena import Arena
 from pipelines.config import N_CLASSES
+from pipelines.evaluation.analysis import (
+    CONFUSION_VIEWS,
+    cell_indices,
+    confusion_view,
+    most_confused_pairs,
+    per_class_frame,
+    reliability_frame,
+)
+from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
 
 CELL_KEYS = ("cell_model", "cell_true", "cell_predicted")

@@ -7,9 +7,9 @@ import plotly.express as px
 import streamlit as st
 
 import ui
+from pipelines.config import N_CLASSES
 from pipelines.evaluation.analysis import class_balance, samples_per_digit
 from pipelines.serving.arena import Arena
-from pipelines.config import N_CLASSES
 from pipelines.serving.settings import DashboardSettings
 
 

@@ -1,4 +1,4 @@
-"""Draw: a digit on the canvas, or a photo of one, every model's answer as soon as the mouse lifts, and why."""
+"""Draw: a digit or a whole number on the canvas, or a photo of one, every model's answer as the mouse lifts, and why."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from streamlit_drawable_canvas import st_canvas
 import feedback_views
 import ui
 from pipelines.evaluation.analysis import LivePrediction, agreement, predict_all, verdict
+from pipelines.evaluation.explain import Explanation, PixelMap, heatmap
+from pipelines.evaluation.numbers import UNSURE_DIGIT, NumberReading, read_number
+from pipelines.feedback.records import input_thumbnail
+from pipelines.reading.inputs import Reading, UploadError, problem_of, read_drawing, read_upload
 from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
-from pipelines.evaluation.explain import Explanation, PixelMap, heatmap
-from pipelines.feedback.records import input_thumbnail
-from pipelines.reading.inputs import Reading, UploadError, read_drawing, read_upload
-from pipelines.training.jobs import TrainingRequest
 from pipelines.store.registry import MODEL_NAMES
+from pipelines.training.jobs import TrainingRequest
 
+DIGIT, NUMBER = "One digit", "A number"
 EMPTY = {"canvas": "✏️ The canvas is empty: draw a digit and the models answer as soon as you lift the mouse.",
          "upload": "The uploaded image is blank: no digit could be found in it."}
 UNREADABLE = "The drawing is too small or too faint to be a digit: draw it bigger, filling most of the box."
@@ -118,24 +120,58 @@ def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, so
         show_explanation(reading.image, arena, source)
 
 
+def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSettings, source: str) -> None:
+    """Every digit of a written number boxed, read by every model and by the soft vote; one digit explained."""
+    number = read_number(arena.models, pixels, settings.sure_above) if pixels is not None else NumberReading([])
+    if not number.digits:
+        show_reading(Reading(None, "empty" if pixels is None else problem_of(pixels)), arena, settings, source)
+        return
+    boxes = [d.piece.box for d in number.digits]
+    st.image(ui.outline_boxes(pixels, boxes, settings.box_colour, settings.box_width),
+             caption=f"{len(boxes)} digit{'s' if len(boxes) > 1 else ''} found, left to right")
+    sure = sum(d.verdict.sure for d in number.digits)
+    with st.container(key=f"number-{source}-vote"):
+        st.metric("The number, by the soft vote", number.vote, f"sure of {sure} of {len(boxes)} digits",
+                  delta_color="off", delta_arrow="off")
+        st.caption(f"`{UNSURE_DIGIT}` marks a digit the models disagree on or the soft vote is below "
+                   f"{settings.sure_above:.0%} sure of. Each model reads: " + ", ".join(
+                       f"**{arena.models[name].title}** {number.read_by(name)}" for name in arena.models))
+    for position, (column, digit) in enumerate(zip(st.columns(len(boxes)), number.digits), start=1):
+        with column.container(border=True, key=f"number-{source}-digit-{position}"):
+            st.image(ui.enlarge(digit.piece.image), caption=f"digit {position}")
+            st.markdown(f"**{digit.verdict.digit if digit.verdict.sure else NOT_SURE}**")
+            st.caption("  \n".join(f"{p.title}: {p.digit} ({p.confidence:.0%})" for p in digit.predictions))
+            feedback_views.label_answer(digit.piece.image, digit.predictions, feedback_views.run_ids(arena),
+                                        input_thumbnail(pixels, digit.piece.box), f"{source}-{position}", source,
+                                        "number")
+    chosen = st.selectbox("Explain digit", range(1, len(boxes) + 1), key=f"explain-digit-{source}",
+                          format_func=lambda position: f"digit {position}")
+    show_explanation(number.digits[chosen - 1].piece.image, arena, source)
+
+
 @st.fragment
-def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int) -> None:
+def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int, mode: str) -> None:
     """The canvas and its predictions; a stroke reruns only this fragment."""
     generation = st.session_state.setdefault("canvas_generation", 0)
-    left, right = st.columns([1, 2])
+    width = settings.number_canvas_width if mode == NUMBER else settings.canvas_side
+    left, right = st.columns([1, 2]) if mode == DIGIT else (st.container(), st.container())
     with left:
         drawing = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
-                            width=settings.canvas_side, height=settings.canvas_side, return_image_data=True,
-                            key=f"canvas-{generation}")
+                            width=width, height=settings.canvas_side, return_image_data=True,
+                            key=f"canvas-{mode}-{generation}")
         if st.button("🧹 Clear the canvas", key="clear_canvas"):
             st.session_state["canvas_generation"] = generation + 1
             st.rerun(scope="fragment")
     with right:
-        show_reading(read_drawing(drawing.image_data), arena, settings, "canvas", drawing.image_data)
+        if mode == NUMBER:
+            show_number(drawing.image_data, arena, settings, "canvas")
+        else:
+            show_reading(read_drawing(drawing.image_data), arena, settings, "canvas", drawing.image_data)
 
 
-def upload_panel(arena: Arena, settings: DashboardSettings) -> None:
-    upload = st.file_uploader("…or upload a photo or scan of one digit (dark ink on light paper is fine)",
+def upload_panel(arena: Arena, settings: DashboardSettings, mode: str) -> None:
+    what = "a number" if mode == NUMBER else "one digit"
+    upload = st.file_uploader(f"…or upload a photo or scan of {what} (ink on paper, any light, ruled paper too)",
                               type=list(settings.upload_types), key="upload")
     if upload is None:
         return
@@ -144,7 +180,10 @@ def upload_panel(arena: Arena, settings: DashboardSettings) -> None:
     except UploadError as error:
         st.error(f"**{upload.name}** cannot be used. {error}", icon="🚫")
         return
-    show_reading(read_drawing(pixels), arena, settings, "upload", pixels)
+    if mode == NUMBER:
+        show_number(pixels, arena, settings, "upload")
+    else:
+        show_reading(read_drawing(pixels), arena, settings, "upload", pixels)
 
 
 def render_draw(arena: Arena, settings: DashboardSettings) -> None:
@@ -153,11 +192,12 @@ def render_draw(arena: Arena, settings: DashboardSettings) -> None:
         if st.button(f"🚀 Train the {settings.quick_profile} profile now (a few minutes)", key="train_quick"):
             ui.launch_training(TrainingRequest(MODEL_NAMES, settings.quick_profile))
         return
+    mode = st.segmented_control("What are you writing?", [DIGIT, NUMBER], default=DIGIT, key="draw_mode") or DIGIT
     low, high = settings.stroke_range
     stroke_width = st.slider("Stroke width", low, high, settings.stroke_width, key="stroke_width")
-    canvas_panel(arena, settings, stroke_width)
+    canvas_panel(arena, settings, stroke_width, mode)
     st.divider()
-    upload_panel(arena, settings)
+    upload_panel(arena, settings, mode)
 
 
 render_draw(ui.get_arena(), ui.settings())

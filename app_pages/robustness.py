@@ -9,9 +9,9 @@ import plotly.express as px
 import streamlit as st
 
 import ui
+from pipelines.evaluation.robustness import ROBUSTNESS, as_unit_float, curves_table, perturb
 from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
-from pipelines.evaluation.robustness import ROBUSTNESS, as_unit_float, curves_table, perturb
 
 
 def render_robustness(arena: Arena, settings: DashboardSettings) -> None:

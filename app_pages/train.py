@@ -8,8 +8,8 @@ import ui
 from pipelines import config
 from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
-from pipelines.training.jobs import Job, JobStatus, TrainingRequest, job_status, latest_job, stop_job
 from pipelines.store.registry import MODEL_NAMES
+from pipelines.training.jobs import Job, JobStatus, TrainingRequest, job_status, latest_job, stop_job
 
 DATA_CHOICES = {
     "sample": "Bundled sample: 3,000 training + 1,000 test images (fast, offline)",

@@ -80,3 +80,8 @@ def paper_photo(digit: np.ndarray, side: int = 200) -> np.ndarray:
     ink = (enlarged.astype(np.float32) * 0.8).astype(np.uint8)
     paper[offset : offset + side // 2, offset : offset + side // 2] -= ink
     return paper
+
+
+def number_photo(digits: list[np.ndarray], side: int = 200) -> np.ndarray:
+    """MNIST digits side by side as dark ink on light paper: a photographed number."""
+    return np.hstack([paper_photo(digit, side) for digit in digits])

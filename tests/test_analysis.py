@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from app_fixtures import paper_photo, png_bytes
 from conftest import drawn_digit
+
 from pipelines import config
 from pipelines.evaluation import analysis
+from pipelines.reading.inputs import UploadError, read_drawing, read_upload
 from pipelines.serving.arena import load_arena, runs_signature
 from pipelines.serving.settings import ARTIFACTS_ENV, load_settings
-from pipelines.reading.inputs import UploadError, read_drawing, read_upload
-from pipelines.store.registry import MODEL_NAMES
 from pipelines.store.artifacts import ArtifactStore
+from pipelines.store.registry import MODEL_NAMES
 
 MATRIX = np.array([[5, 2, 0], [1, 6, 3], [0, 0, 4]])
 LIMIT_BYTES = 1_000_000
@@ -144,7 +144,7 @@ def test_shared_dataset_prefers_the_one_most_models_use() -> None:
 def test_read_upload_accepts_a_photo_and_refuses_the_rest(sample) -> None:
     photo = paper_photo(sample.test_images[0])
     pixels = read_upload(png_bytes(photo), LIMIT_BYTES, LIMIT_PIXELS)
-    assert pixels.shape == photo.shape and pixels.dtype == np.uint8
+    assert pixels.shape == (*photo.shape, 3) and pixels.dtype == np.uint8  # colour kept for coloured pens
     reading = read_drawing(pixels)
     assert reading.problem is None and reading.image.shape == (28, 28)
     with pytest.raises(UploadError, match="empty"):

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_fixtures import APP, APP_TIMEOUT_SECONDS, PAGES, number_photo, paper_photo, png_bytes
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import APP, APP_TIMEOUT_SECONDS, PAGES, paper_photo, png_bytes
 from pipelines.serving.settings import ARTIFACTS_ENV, load_settings
-from pipelines.training.jobs import job_status, latest_job
-from pipelines.store.registry import MODEL_NAMES
 from pipelines.store.artifacts import ArtifactStore
+from pipelines.store.registry import MODEL_NAMES
+from pipelines.training.jobs import job_status, latest_job
 
 NO_MODELS = "No trained model yet"
 JOB_SECONDS = 240
@@ -62,7 +62,7 @@ def test_page_renders_without_models(page: str, empty_artifacts: Path, monkeypat
     elif page == "drawings":  # needs no model: it reads the labelled drawings
         assert "No labelled drawings yet" in texts(app)
     else:
-        assert NO_MODELS in texts(app) and "python -m pipelines.training.train" in texts(app)
+        assert NO_MODELS in texts(app) and "python -m pipelines.train" in texts(app)
 
 
 def test_overview_marks_the_best_model(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -236,3 +236,35 @@ def test_without_a_neighbour_index_the_maps_stay_and_an_info_says_why(artifacts_
     assert any("most similar training images cannot be shown" in i.body and "missing" in i.body for i in why.info)
     assert len(why.image) == 2
     assert "the strokes that decided" in "\n".join(m.value for m in why.markdown)
+
+
+def _upload_a_number(app: AppTest, sample, labels: tuple[int, ...]) -> AppTest:
+    digits = [sample.test_images[int(np.flatnonzero(sample.test_labels == label)[0])] for label in labels]
+    app.segmented_control(key="draw_mode").set_value("A number").run()
+    app.file_uploader(key="upload").set_value(("number.png", png_bytes(number_photo(digits)), "image/png")).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_number_mode_reads_every_digit_of_an_uploaded_number(trained_artifacts: Path, sample,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _upload_a_number(visit(open_app(trained_artifacts, monkeypatch), "draw"), sample, (4, 0, 7))
+    assert any("canvas is empty" in e.body for e in app.info)  # the wide canvas is still empty
+    [number] = [m for m in app.metric if m.label == "The number, by the soft vote"]
+    assert len(number.value) == 3 and "of 3 digits" in str(number.delta)
+    assert "3 digits found, left to right" in "\n".join(str(c.value) for c in app.caption)
+    assert sum(number.value[i] == str(label) for i, label in enumerate((4, 0, 7))) >= 2  # quick models, clean digits
+    for name in ("Support vector machine", "Random forest", "Convolutional network"):
+        assert f"**{name}** " in texts(app)  # each model's reading of the whole number
+    assert [e for e in app.expander if e.label == "🔍 Why this prediction"]  # explained, digit 1 by default
+    app.selectbox(key="explain-digit-upload").set_value(3).run()
+    assert not app.exception
+
+
+def test_number_mode_says_so_when_the_upload_is_blank(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = visit(open_app(trained_artifacts, monkeypatch), "draw")
+    app.segmented_control(key="draw_mode").set_value("A number").run()
+    blank = png_bytes(np.full((60, 180), 240, dtype=np.uint8))
+    app.file_uploader(key="upload").set_value(("blank.png", blank, "image/png")).run()
+    assert any("blank" in e.body for e in app.info)
+    assert not [m for m in app.metric if m.label == "The number, by the soft vote"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.data.augment import change_thickness, vary_digit, varied_copies, with_varied_copies
 from pipelines.config import DrawingVariation
+from pipelines.data.augment import change_thickness, varied_copies, vary_digit, with_varied_copies
 from pipelines.data.sources import MnistData
 from pipelines.reading.canvas import canvas_to_mnist
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from app_fixtures import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
 from pipelines import config
 from pipelines.store.registry import MODEL_NAMES
 

@@ -10,9 +10,9 @@ import pytest
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
+from pipelines.benchmarks.drawn import SECTION, main
 from pipelines.data.sources import MnistData
 from pipelines.evaluation.drawn import DRAWN, StrokeStyle, draw_digit, iter_drawn_digits, make_drawn_digits
-from pipelines.benchmarks.drawn import SECTION, main
 from pipelines.reading.canvas import canvas_to_mnist, naive_resize
 from pipelines.store.registry import load_models
 

@@ -11,13 +11,13 @@ import pytest
 from scipy import ndimage
 
 from pipelines.benchmarks import explain as explain_bench
-from pipelines.evaluation import neighbours
-from pipelines.serving.arena import Arena, load_arena
 from pipelines.data.sources import MnistData
+from pipelines.evaluation import neighbours
 from pipelines.evaluation.explain import EXPLAIN, CnnSaliency, Explainer, heatmap, hex_rgb
-from pipelines.models.features import deskew
 from pipelines.evaluation.neighbours import build_index, ensure_index, load_index
 from pipelines.evaluation.robustness import as_unit_float
+from pipelines.models.features import deskew
+from pipelines.serving.arena import Arena, load_arena
 from pipelines.store.artifacts import ArtifactError, ArtifactStore
 
 INK = 0.3

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.data.sources import DataSourceError, load_idx
 from pipelines.data.idx import IdxError, read_images, read_labels, write_idx
+from pipelines.data.sources import DataSourceError, load_idx
 
 IMAGES = np.arange(3 * 28 * 28, dtype=np.uint32).reshape(3, 28, 28).astype(np.uint8)
 LABELS = np.array([7, 0, 9], dtype=np.uint8)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.training import jobs
 from pipelines.store.registry import load_report
+from pipelines.training import jobs
 
 WAIT_SECONDS = 240
 

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import drawn_digit
 from scipy import ndimage
 
 from pipelines.data.sources import MnistData
 from pipelines.reading.canvas import canvas_to_mnist
-from pipelines.store.registry import MODEL_NAMES, load_model, load_models
 from pipelines.store.artifacts import ArtifactStore
-
-from conftest import drawn_digit
+from pipelines.store.registry import MODEL_NAMES, load_model, load_models
 
 # The sample has 3,000 training images; even so each model must read clean test digits.
 MIN_SAMPLE_ACCURACY = 0.85

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import drawn_digit
 from scipy import ndimage
 
 from pipelines.reading.canvas import FRONT_END, canvas_to_mnist
-
-from conftest import drawn_digit
 
 
 def _stroke_canvas(top: int, left: int, height: int, width: int, side: int = 280) -> np.ndarray:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pipelines.data.sources import MnistData
-from pipelines.store.registry import load_models
 from pipelines.benchmarks import robustness as robustness_report
+from pipelines.data.sources import MnistData
 from pipelines.evaluation.robustness import ROBUSTNESS, as_unit_float, perturb, robustness_curves
+from pipelines.store.registry import load_models
 
 KINDS = ROBUSTNESS.kinds
 SMALL = dataclasses.replace(ROBUSTNESS, n_images=200)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipelines.store.artifacts import HISTORY_LIMIT, MANIFEST, ArtifactError, ArtifactStore, atomic_write_bytes
 from pipelines.store.registry import MODEL_NAMES, load_models, load_report
-from pipelines.store.artifacts import MANIFEST, ArtifactError, ArtifactStore, HISTORY_LIMIT, atomic_write_bytes
 
 
 def _write_run(store: ArtifactStore, payload: bytes = b"weights") -> Path:

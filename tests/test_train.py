@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.training import train as train_module
-from pipelines.store.registry import MODEL_NAMES, load_models
 from pipelines.store.artifacts import ArtifactStore
+from pipelines.store.registry import MODEL_NAMES, load_models
+from pipelines.training import train as train_module
 
 METRIC_KEYS = {"accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class", "confusion_matrix",
                "log_loss", "ece", "reliability", "train_seconds", "latency_ms", "throughput_per_second",

@@ -26,10 +26,15 @@ import numpy as np
 from pipelines import config
 from pipelines.data.sources import add_data_argument, load_data
 from pipelines.evaluation.evaluate import single_image_latency_ms
-from pipelines.store.registry import MODEL_NAMES, load_model
-from pipelines.evaluation.report import (SUMMARY_COLUMNS, machine_description, markdown_table, text_table,
-                              update_markdown_section)
+from pipelines.evaluation.report import (
+    SUMMARY_COLUMNS,
+    machine_description,
+    markdown_table,
+    text_table,
+    update_markdown_section,
+)
 from pipelines.store.artifacts import ArtifactStore
+from pipelines.store.registry import MODEL_NAMES, load_model
 
 BENCH_COLUMNS = [
     *SUMMARY_COLUMNS[:6],

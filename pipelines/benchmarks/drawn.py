@@ -28,9 +28,9 @@ import numpy as np
 from pipelines import config
 from pipelines.data.sources import DataSourceError, add_data_argument, load_data
 from pipelines.evaluation.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
+from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
 from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, naive_resize
 from pipelines.store.registry import LoadedModel, load_models
-from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
 
 logger = logging.getLogger("pipelines.benchmarks.drawn")
 

@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import config
-from pipelines.evaluation.analysis import shared_dataset
 from pipelines.data.sources import DataSourceError, add_data_argument, load_data
+from pipelines.evaluation.analysis import shared_dataset
 from pipelines.evaluation.drawn import make_drawn_digits
 from pipelines.evaluation.explain import EXPLAIN, Explainer
 from pipelines.evaluation.neighbours import load_index
-from pipelines.reading.canvas import canvas_to_mnist
-from pipelines.store.registry import load_models
 from pipelines.evaluation.report import Column, machine_description, markdown_table, text_table, update_markdown_section
+from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.store.artifacts import ArtifactError, ArtifactStore
+from pipelines.store.registry import load_models
 
 logger = logging.getLogger("pipelines.benchmarks.explain")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import config
-from pipelines.store.registry import MODEL_NAMES
-from pipelines.evaluation.robustness import ROBUSTNESS
 from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
+from pipelines.evaluation.robustness import ROBUSTNESS
 from pipelines.store.artifacts import ArtifactError, ArtifactStore
+from pipelines.store.registry import MODEL_NAMES
 
 logger = logging.getLogger("pipelines.benchmarks.robustness")
 

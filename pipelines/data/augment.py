@@ -14,12 +14,13 @@ import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 from scipy import ndimage
 
 from pipelines.config import IMAGE_SIDE, SEED, DrawingVariation
-from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.progress import Progress
+from pipelines.reading.canvas import canvas_to_mnist
 
 PADDING = 8
 """Room added around a digit before it turns, so no rotated corner is cut off."""

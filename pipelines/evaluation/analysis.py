@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -330,13 +330,31 @@ class LivePrediction:
 
 def predict_all(models: Mapping[str, Any], image: np.ndarray) -> list[LivePrediction]:
     """Every model's probabilities for one (28, 28) float32 image, each timed."""
-    batch = np.asarray(image, dtype=np.float32)[None]
-    results = []
+    return predict_each(models, np.asarray(image)[None])[0]
+
+
+def predict_each(models: Mapping[str, Any], images: np.ndarray) -> list[list[LivePrediction]]:
+    """For each of (n, 28, 28) images, every model's answer; each model reads the n images in one call."""
+    batch = np.asarray(images, dtype=np.float32)
+    answers: list[list[LivePrediction]] = [[] for _ in batch]
     for name, model in models.items():
         started = time.perf_counter()
-        probabilities = np.asarray(model.predict_proba(batch))[0]
-        results.append(LivePrediction(name, model.title, probabilities, (time.perf_counter() - started) * 1000))
-    return results
+        probabilities = np.asarray(model.predict_proba(batch))
+        latency_ms = (time.perf_counter() - started) * 1000 / max(1, len(batch))
+        for answer, row in zip(answers, probabilities):
+            answer.append(LivePrediction(name, model.title, row, latency_ms))
+    return answers
+
+
+def sureness_judge(models: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """How sure the models together are that each image is one digit: the soft vote's top probability.
+
+    The segmentation lends this to choose where to cut two touching digits.
+    """
+    def judge(images: np.ndarray) -> np.ndarray:
+        return soft_vote([model.predict_proba(np.asarray(images, dtype=np.float32)) for model in models.values()]
+                         ).max(axis=1)
+    return judge
 
 
 def samples_per_digit(labels: np.ndarray, per_digit: int, seed: int) -> dict[int, np.ndarray]:

@@ -179,7 +179,7 @@ def digit_strokes(image: np.ndarray, config: DrawnConfig = DRAWN) -> list[np.nda
 # --- placing and drawing ---------------------------------------------------------------------------
 
 
-def _tilt(strokes: list[np.ndarray], style: StrokeStyle) -> list[np.ndarray]:
+def tilt_strokes(strokes: list[np.ndarray], style: StrokeStyle) -> list[np.ndarray]:
     """Slant (shear the top to the right for a positive angle), then rotate (counter-clockwise positive)."""
     shear = math.tan(math.radians(style.slant_degrees))
     angle = math.radians(style.rotation_degrees)
@@ -196,7 +196,7 @@ def place_strokes(strokes: list[np.ndarray], style: StrokeStyle, config: DrawnCo
     is scaled to the requested height, shrunk if it would be too wide, and put
     at the style's position within the room left on the canvas.
     """
-    tilted = _tilt(strokes, style)
+    tilted = tilt_strokes(strokes, style)
     points = np.vstack(tilted)
     low, high = points.min(axis=0), points.max(axis=0)
     extent = np.maximum(high - low, 1e-6)
@@ -209,20 +209,28 @@ def place_strokes(strokes: list[np.ndarray], style: StrokeStyle, config: DrawnCo
     return [(stroke - low) * scale + corner for stroke in tilted]
 
 
-def render_strokes(strokes: list[np.ndarray], pen_width: float, config: DrawnConfig = DRAWN) -> np.ndarray:
-    """(side, side, 4) uint8: white round-capped, round-joined strokes on opaque black, anti-aliased."""
-    scale = config.supersample
-    big = Image.new("L", (config.canvas_side * scale,) * 2, 0)
+def stroke_coverage(strokes: list[np.ndarray], pen_width: float, size: tuple[int, int],
+                    supersample: int = DRAWN.supersample) -> np.ndarray:
+    """(height, width) uint8: how much of each pixel round-capped, round-joined pen strokes cover, anti-aliased."""
+    width, height = size
+    big = Image.new("L", (width * supersample, height * supersample), 0)
     draw = ImageDraw.Draw(big)
-    radius = pen_width * scale / 2
+    radius = pen_width * supersample / 2
     for stroke in strokes:
-        points = [(float(x), float(y)) for x, y in stroke * scale]
+        points = [(float(x), float(y)) for x, y in stroke * supersample]
         if len(points) > 1:
             draw.line(points, fill=255, width=max(1, round(2 * radius)), joint="curve")
         for x, y in (points[0], points[-1]):  # round caps
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    ink = np.asarray(big.resize((config.canvas_side,) * 2, Image.Resampling.BOX))
-    canvas = np.empty((config.canvas_side, config.canvas_side, 4), dtype=np.uint8)
+    return np.asarray(big.resize((width, height), Image.Resampling.BOX))
+
+
+def render_strokes(strokes: list[np.ndarray], pen_width: float, config: DrawnConfig = DRAWN,
+                   size: tuple[int, int] | None = None) -> np.ndarray:
+    """(height, width, 4) uint8, square by default: white strokes on opaque black, as the canvas returns them."""
+    size = size or (config.canvas_side, config.canvas_side)
+    ink = stroke_coverage(strokes, pen_width, size, config.supersample)
+    canvas = np.empty((size[1], size[0], 4), dtype=np.uint8)
     canvas[..., :3] = ink[..., None]
     canvas[..., 3] = 255
     return canvas

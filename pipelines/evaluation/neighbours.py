@@ -23,11 +23,11 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from pipelines import config
-from pipelines.evaluation.analysis import samples_per_digit
 from pipelines.data.sources import DataSourceError, MnistData, add_data_argument, load_data
+from pipelines.evaluation.analysis import samples_per_digit
 from pipelines.evaluation.explain import EXPLAIN, ExplainConfig
-from pipelines.models.features import deskew_flatten
 from pipelines.evaluation.robustness import as_unit_float
+from pipelines.models.features import deskew_flatten
 from pipelines.store.artifacts import ArtifactError, ArtifactStore
 
 logger = logging.getLogger("pipelines.evaluation.neighbours")

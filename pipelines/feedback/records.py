@@ -130,14 +130,21 @@ def check_session(session_id: str | None, settings: FeedbackSettings = FEEDBACK)
     return session_id
 
 
-def input_thumbnail(image: np.ndarray, settings: FeedbackSettings = FEEDBACK) -> bytes | None:
+def input_thumbnail(image: np.ndarray, box: tuple[int, int, int, int] | None = None,
+                    settings: FeedbackSettings = FEEDBACK) -> bytes | None:
     """A small grayscale PNG of the input as drawn: cropped to its ink, at most `thumbnail_px` on its longest side.
 
-    None when there is no ink. Kept so a moderator can see what was drawn; the
-    models never read it.
+    `box` (top, left, bottom, right) keeps only the ink inside it: one digit of a
+    number. None when there is no ink. Kept so a moderator can see what was
+    drawn; the models never read it.
     """
     array = np.asarray(image)
-    ink = ink_intensity(array)
+    ink = ink_intensity(array)  # over the whole input, so paper and ink are told apart as for the models
+    if box is not None:
+        top, left, bottom, right = box
+        inside = np.zeros(ink.shape, dtype=bool)
+        inside[top:bottom, left:right] = True
+        ink = np.where(inside, ink, 0.0)
     rows, cols = np.nonzero(ink >= FRONT_END.ink_threshold)
     if not len(rows):
         return None

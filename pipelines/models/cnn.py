@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
-from pipelines.data.augment import with_varied_copies
 from pipelines.config import IMAGE_SIDE, N_CLASSES, SEED, CnnParams
+from pipelines.data.augment import with_varied_copies
 from pipelines.models.base import DigitClassifier
 from pipelines.progress import Progress
 

@@ -7,10 +7,10 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipelines.data.augment import with_varied_copies
 from pipelines.config import SEED, ForestParams
-from pipelines.models.features import deskew_flatten
+from pipelines.data.augment import with_varied_copies
 from pipelines.models.base import SklearnDigitClassifier
+from pipelines.models.features import deskew_flatten
 from pipelines.progress import Progress
 
 TREES_PER_STEP = 10

@@ -10,10 +10,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
-from pipelines.data.augment import source_indices, with_varied_copies
 from pipelines.config import SEED, SvmParams
-from pipelines.models.features import deskew_flatten
+from pipelines.data.augment import source_indices, with_varied_copies
 from pipelines.models.base import SklearnDigitClassifier
+from pipelines.models.features import deskew_flatten
 from pipelines.progress import Progress
 
 

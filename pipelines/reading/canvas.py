@@ -16,6 +16,7 @@ from PIL import Image
 from scipy import ndimage
 
 from pipelines.config import IMAGE_SIDE
+from pipelines.reading.photo import looks_like_photo, normalise_stroke, photo_ink
 
 
 @dataclass(frozen=True)
@@ -65,25 +66,76 @@ def ink_intensity(image: np.ndarray) -> np.ndarray:
     return np.clip((gray - background) / (peak - background), 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class InkMap:
+    """Where the ink of an input is, ready to cut into digits: the canvas's own pixels, or a photo's clean mask."""
+
+    ink: np.ndarray  # (h, w) float32 in [0, 1], zero off the ink
+    photo: bool  # read through the photo front end: each digit's pen is normalised before it is scaled
+    scale: float  # ink-map pixels per input pixel
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.ink > 0
+
+
+def read_ink(image: np.ndarray, front_end: FrontEndConfig = FRONT_END) -> InkMap:
+    """The ink of a canvas drawing (today's fast path) or of a photo (illumination, threshold, lines removed)."""
+    if looks_like_photo(image):
+        mask = photo_ink(image)
+        return InkMap(mask.astype(np.float32), True, mask.shape[0] / np.asarray(image).shape[0])
+    ink = ink_intensity(image)
+    return InkMap(np.where(ink >= front_end.ink_threshold, ink, 0.0).astype(np.float32), False, 1.0)
+
+
+def has_enough_ink(ink_map: InkMap, front_end: FrontEndConfig = FRONT_END) -> bool:
+    """Enough ink, spread over enough of the image, to be something written rather than a speck."""
+    mask = ink_map.mask
+    height, width = mask.shape
+    if mask.sum() < front_end.min_ink_fraction * height * width:
+        return False
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    return extent >= front_end.min_extent_fraction * max(height, width)
+
+
+def digit_to_mnist(ink: np.ndarray, photo: bool, front_end: FrontEndConfig = FRONT_END) -> np.ndarray:
+    """One digit's ink -> (28, 28): pen normalised (photos only), cropped, fitted in 20×20, centred by mass."""
+    crop = _crop(ink)
+    if photo:
+        crop = _crop(normalise_stroke(crop > 0).astype(np.float32))
+    return _centre_by_mass(_fit_in_box(crop, front_end.box_side), front_end.centre)
+
+
+def _crop(ink: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+
+
 def canvas_to_mnist(image: np.ndarray, front_end: FrontEndConfig = FRONT_END) -> np.ndarray | None:
-    """A drawing or photo -> (28, 28) float32 in [0, 1], white ink on black, or None if nothing is drawn.
+    """A drawing or photo -> (28, 28) float32 in [0, 1], white ink on black, or None if nothing is written.
 
     Accepts what streamlit-drawable-canvas returns (RGBA, opaque black
     background or transparent background), grayscale arrays, and photos or
-    scans of dark ink on light paper.
+    scans of ink on paper, read through `pipelines.reading.photo`.
     """
-    ink = ink_intensity(image)
-    ink = np.where(ink >= front_end.ink_threshold, ink, 0.0).astype(np.float32)
-    mask = ink > 0
-    height, width = ink.shape
-    if mask.sum() < front_end.min_ink_fraction * height * width:
+    ink_map = read_ink(image, front_end)
+    if not has_enough_ink(ink_map, front_end):
         return None
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    if max(crop.shape) < front_end.min_extent_fraction * max(height, width):
-        return None
-    return _centre_by_mass(_fit_in_box(crop, front_end.box_side), front_end.centre)
+    ink = ink_map.ink * _main_digit(ink_map.mask) if ink_map.photo else ink_map.ink
+    return digit_to_mnist(ink, ink_map.photo, front_end)
+
+
+def _main_digit(mask: np.ndarray) -> np.ndarray:
+    """The largest piece of ink and those standing over or under it: stray marks beside a photographed digit go."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count <= 1:
+        return mask
+    boxes = ndimage.find_objects(labels)
+    largest = int(np.argmax(ndimage.sum_labels(mask, labels, range(1, count + 1))))
+    columns = boxes[largest][1]
+    keep = [False] + [box[1].start < columns.stop and box[1].stop > columns.start for box in boxes]
+    return np.asarray(keep)[labels]
 
 
 def _fit_in_box(crop: np.ndarray, box_side: int) -> np.ndarray:

@@ -17,8 +17,8 @@ import numpy as np
 from pipelines.evaluation.analysis import shared_dataset
 from pipelines.evaluation.explain import Explainer
 from pipelines.evaluation.neighbours import NeighbourIndex, load_index
-from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
 from pipelines.store.artifacts import ArtifactError, ArtifactStore
+from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
 
 
 def runs_signature(artifacts_dir: Path | str, names: tuple[str, ...] = MODEL_NAMES) -> tuple[str, ...]:

@@ -27,6 +27,9 @@ class DashboardSettings:
 
     artifacts_dir: Path
     canvas_side: int = 280
+    number_canvas_width: int = 840  # the Number mode's canvas is as tall as the digit canvas and three times wider
+    box_colour: str = "#F59E0B"  # the boxes drawn around each digit found in a number
+    box_width: int = 3
     stroke_width: int = 18
     stroke_range: tuple[int, int] = (6, 40)
     max_upload_bytes: int = 5 * 1024 * 1024  # the same limit as server.maxUploadSize in .streamlit/config.toml

@@ -23,13 +23,13 @@ from pipelines import config
 from pipelines.data.sources import DataSourceError, MnistData, add_data_argument, load_data
 from pipelines.evaluation.evaluate import evaluate
 from pipelines.evaluation.neighbours import ensure_index
-from pipelines.progress import Progress
-from pipelines.store.registry import MODEL_NAMES, library_versions, model_class
 from pipelines.evaluation.report import text_table
 from pipelines.evaluation.robustness import robustness_curves
 from pipelines.feedback import FeedbackError, FeedbackStore
 from pipelines.feedback.training import training_drawings
+from pipelines.progress import Progress
 from pipelines.store.artifacts import METRICS, ROBUSTNESS, TEST_PROBA, ArtifactStore, atomic_write_json, now_iso
+from pipelines.store.registry import MODEL_NAMES, library_versions, model_class
 
 logger = logging.getLogger("pipelines.train")
 

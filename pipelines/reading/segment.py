@@ -1,0 +1,215 @@
+"""Cut a written number into its digits, left to right, each normalised exactly as `canvas_to_mnist` does.
+
+The ink is split into connected pieces; specks are dropped; pieces that
+stand over one another (a 5's detached bar, a 4 written in two strokes) are
+merged into one digit; a piece too wide for one digit is two or more that
+touch, and is cut where the cut leaves the likeliest digits. How likely is
+judged by the models when the caller lends them (`Judge`), else by how
+little ink the cut goes through and how evenly it divides the piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from pipelines.reading.canvas import FRONT_END, FrontEndConfig, InkMap, digit_to_mnist, has_enough_ink, read_ink
+
+Judge = Callable[[np.ndarray], np.ndarray]
+"""(n, 28, 28) candidate digits -> (n,) how sure the models are that each is one digit (e.g. the soft vote's top
+probability)."""
+
+Box = tuple[int, int, int, int]
+"""(top, left, bottom, right) in the input's pixels, bottom and right exclusive."""
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """Every constant of the segmentation, as shares of the tallest piece's height (the writing's size)."""
+
+    speck_extent: float = 0.2  # pieces smaller than this are dust or stray dots
+    overlap_to_merge: float = 0.5  # horizontal overlap, as a share of the narrower piece, that makes one digit
+    small_piece_height: float = 0.45  # a piece this short is part of a digit, never a digit of its own
+    max_digit_aspect: float = 1.3  # wider than this, a piece holds several touching digits...
+    judged_digit_aspect: float = 0.85  # ...or, when the models judge, wider than this it may: they decide
+    digit_aspect: float = 0.7  # typical width of a digit, to guess how many a wide piece holds
+    cut_zone: tuple[float, float] = (0.2, 0.8)  # where, across a two-digit piece, a cut may fall
+    cut_candidates: int = 12  # cuts tried per piece, those through the least ink
+    cut_leans: tuple[float, ...] = (-0.35, -0.15, 0.0, 0.15, 0.35)  # a cut leans with slanted writing
+    cut_off_centre: float = 0.5  # how much a cut is penalised for straying from where a digit should end
+    max_digits: int = 12  # a wide piece is cut no further than this many digits
+
+
+SEGMENTATION = SegmentationConfig()
+
+
+@dataclass(frozen=True)
+class DigitPiece:
+    """One digit found in the input: what the models read, and where it was."""
+
+    image: np.ndarray  # (28, 28) float32 in [0, 1]
+    box: Box
+
+
+def split_digits(image: np.ndarray, judge: Judge | None = None) -> list[np.ndarray]:
+    """(H, W), (H, W, 3) or (H, W, 4) uint8, canvas or photo -> its digits as (28, 28) float32, left to right.
+
+    [] when nothing is written.
+    """
+    return [piece.image for piece in find_digits(image, judge)]
+
+
+def find_digits(image: np.ndarray, judge: Judge | None = None, config: SegmentationConfig = SEGMENTATION,
+                front_end: FrontEndConfig = FRONT_END) -> list[DigitPiece]:
+    """The digits of a written number with their boxes, left to right; [] when nothing is written."""
+    ink_map = read_ink(image, front_end)
+    if not has_enough_ink(ink_map, front_end):
+        return []
+    groups = _merge_stacked(_pieces(ink_map.mask, config), config)
+    writing_height = max(_height(group) for group in groups)
+    masks = [part for group in groups for part in _split_wide(group, writing_height, ink_map, judge, config)]
+    masks.sort(key=lambda mask: np.argwhere(mask)[:, 1].mean())  # by centre: slanted digits overlap
+    return [DigitPiece(digit_to_mnist(ink_map.ink * mask, ink_map.photo, front_end), _box(mask, ink_map))
+            for mask in masks]
+
+
+def _pieces(mask: np.ndarray, config: SegmentationConfig) -> list[np.ndarray]:
+    """Connected pieces of ink (8-connected), specks dropped, as full-size boolean masks."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    boxes = ndimage.find_objects(labels)
+    extents = [max(b[0].stop - b[0].start, b[1].stop - b[1].start) for b in boxes]
+    tallest = max(b[0].stop - b[0].start for b in boxes)
+    return [labels == index + 1 for index in range(count) if extents[index] >= config.speck_extent * tallest]
+
+
+def _columns(mask: np.ndarray) -> tuple[int, int]:
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(cols[-1]) + 1
+
+
+def _height(mask: np.ndarray) -> int:
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(rows[-1] - rows[0] + 1)
+
+
+def _merge_stacked(pieces: list[np.ndarray], config: SegmentationConfig) -> list[np.ndarray]:
+    """Pieces standing over one another become one digit; a short piece on its own joins its nearest neighbour."""
+    groups = sorted(pieces, key=lambda piece: _columns(piece)[0])
+    merged = True
+    while merged and len(groups) > 1:
+        merged = False
+        for i in range(len(groups) - 1):
+            (left_a, right_a), (left_b, right_b) = _columns(groups[i]), _columns(groups[i + 1])
+            overlap = min(right_a, right_b) - max(left_a, left_b)
+            if overlap >= config.overlap_to_merge * min(right_a - left_a, right_b - left_b):
+                groups[i : i + 2] = [groups[i] | groups[i + 1]]
+                merged = True
+                break
+    tallest = max(_height(group) for group in groups)
+    for index in sorted(range(len(groups)), key=lambda i: _height(groups[i])):
+        if len(groups) > 1 and _height(groups[index]) < config.small_piece_height * tallest:
+            groups = _join_nearest(groups, index)
+            return _merge_stacked(groups, config)
+    return groups
+
+
+def _join_nearest(groups: list[np.ndarray], index: int) -> list[np.ndarray]:
+    left, right = _columns(groups[index])
+    gaps = [max(_columns(other)[0] - right, left - _columns(other)[1]) if other_index != index else np.inf
+            for other_index, other in enumerate(groups)]
+    nearest = int(np.argmin(gaps))
+    joined = groups[nearest] | groups[index]
+    return [joined if i == nearest else group for i, group in enumerate(groups) if i != index]
+
+
+def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, judge: Judge | None,
+                config: SegmentationConfig, depth: int = 1) -> list[np.ndarray]:
+    """A piece too wide for one digit, cut in two where the cut is best, the rest again if still too wide.
+
+    Without a judge, a piece is cut when it is wider than `max_digit_aspect` times the writing's height, at
+    the best-placed thin column. With one, from `judged_digit_aspect` on, and only where the models are
+    surer of both sides than of the whole: a wide 0 stays whole, a touching 17 is cut.
+    """
+    left, right = _columns(mask)
+    width = right - left
+    widest = config.judged_digit_aspect if judge is not None else config.max_digit_aspect
+    if width <= widest * writing_height or depth >= config.max_digits:
+        return [mask]
+    digits = max(2, round(width / (config.digit_aspect * writing_height)))
+    shortest = config.small_piece_height * writing_height
+    options = [(a, b) for a, b in (_cut(mask, cut) for cut in _candidate_cuts(mask, left, width, digits, config))
+               if a.any() and b.any() and min(_height(a), _height(b)) >= shortest]
+    if not options:
+        return [mask]
+    best = 0  # candidates come best first by ink and position
+    if judge is not None:
+        images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
+        sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
+        best = int(sureness.argmax())
+        whole = float(np.asarray(judge(digit_to_mnist(ink_map.ink * mask, ink_map.photo)[None]))[0])
+        if whole >= sureness[best]:
+            return [mask]
+    first, rest = options[best]
+    return [first, *_split_wide(rest, writing_height, ink_map, judge, config, depth + 1)]
+
+
+Cut = tuple[int, float]
+"""Where a cut crosses the piece's middle row (a column), and its lean (the column moves this much per row down)."""
+
+
+def _candidate_cuts(mask: np.ndarray, left: int, width: int, digits: int, config: SegmentationConfig) -> list[Cut]:
+    """Cuts to try for cutting off the leftmost digit: through little ink, near where one digit should end.
+
+    Every lean is tried at every column of the zone; they are ranked by the ink they cut through and their
+    distance from where the digit should end, and the best `cut_candidates` kept.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    middle = (rows[0] + rows[-1]) / 2
+    expected = width / digits
+    low, high = config.cut_zone
+    zone = np.arange(max(1, int(expected * (2 * low))), min(width - 1, int(expected * (2 * high))) + 1)
+    ranked = []
+    for lean in config.cut_leans:
+        crossed = _cut_line(mask.shape, middle, lean)
+        for column in zone:
+            ink = int(mask[crossed[0], np.clip(crossed[1] + left + column, 0, mask.shape[1] - 1)].sum())
+            cost = ink / max(1.0, float(len(rows))) + config.cut_off_centre * abs(column - expected) / expected
+            ranked.append((cost, (left + int(column), lean)))
+    ranked.sort(key=lambda item: item[0])
+    return [cut for _, cut in ranked[: config.cut_candidates]]
+
+
+def _cut_line(shape: tuple[int, int], middle: float, lean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column offsets of a straight cut through column 0 at the middle row, leaning `lean` per row."""
+    rows = np.arange(shape[0])
+    return rows, np.round((rows - middle) * lean).astype(int)
+
+
+def _cut(mask: np.ndarray, cut: Cut) -> tuple[np.ndarray, np.ndarray]:
+    """Split along a cut: each piece the cut leaves goes to the side holding most of it (the cut line left)."""
+    column, lean = cut
+    rows = np.flatnonzero(mask.any(axis=1))
+    line_rows, offsets = _cut_line(mask.shape, (rows[0] + rows[-1]) / 2, lean)
+    line_cols = np.clip(column + offsets, 0, mask.shape[1] - 1)
+    on_line = np.zeros_like(mask)
+    on_line[line_rows, line_cols] = True
+    on_line |= np.roll(on_line, 1, axis=1)  # two pixels wide, so no diagonal step leaks across
+    boundary = np.zeros(mask.shape[0], dtype=float)
+    boundary[line_rows] = line_cols
+    labels, _ = ndimage.label(mask & ~on_line, structure=np.ones((3, 3)))
+    left = mask & on_line
+    for index, piece in enumerate(ndimage.find_objects(labels), start=1):
+        region = np.argwhere(labels[piece] == index) + (piece[0].start, piece[1].start)
+        if np.mean(region[:, 1] < boundary[region[:, 0]]) > 0.5:
+            left[region[:, 0], region[:, 1]] = True
+    return left, mask & ~left
+
+
+def _box(mask: np.ndarray, ink_map: InkMap) -> Box:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    scale = ink_map.scale
+    return (int(rows[0] / scale), int(cols[0] / scale), int(np.ceil((rows[-1] + 1) / scale)),
+            int(np.ceil((cols[-1] + 1) / scale)))
