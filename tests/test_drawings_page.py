@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from app_fixtures import APP, APP_TIMEOUT_SECONDS, paper_photo, png_bytes
+from app_fixtures import APP, APP_TIMEOUT_SECONDS, number_photo, paper_photo, png_bytes
 from pipelines.config import FEEDBACK
 from pipelines.data.sources import MnistData
 from pipelines.evaluation.people import score_held_out
@@ -138,3 +138,21 @@ def test_an_answer_labelled_on_the_draw_page_is_stored_with_everything(
     assert not app.exception, [e.value for e in app.exception]
     assert store.count() == 2 and store.dataset()[1].tolist() == [answer, 7]
     assert len(set(store.drawings_frame()["session_id"])) == 1  # one browser session
+
+
+def test_each_digit_of_a_number_is_labelled_on_its_own(trained_artifacts: Path, sample: MnistData,
+                                                       private_feedback_store: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    app = open_page("draw", trained_artifacts, monkeypatch)
+    app.segmented_control(key="draw_mode").set_value("A number").run()
+    digits = [sample.test_images[int(np.flatnonzero(sample.test_labels == label)[0])] for label in (4, 0, 7)]
+    app.file_uploader(key="upload").set_value(("number.png", png_bytes(number_photo(digits)), "image/png")).run()
+    pickers = [group for group in app.button_group if "feedback-digit-upload-" in str(group.key)]
+    assert len(pickers) == 3  # one under every digit
+    next(group for group in pickers if "feedback-digit-upload-2-" in str(group.key)).set_value(0).run()
+    assert not app.exception, [e.value for e in app.exception]
+    store = FeedbackStore(private_feedback_store)
+    drawing = store.drawings_frame().iloc[0]
+    assert store.count() == 1 and (drawing["label"], drawing["mode"]) == (0, "number")
+    assert store.input_png(int(drawing["id"])).startswith(b"\x89PNG")
+    assert len([group for group in app.button_group if "feedback-digit-upload-" in str(group.key)]) == 2
