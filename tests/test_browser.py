@@ -21,7 +21,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 DOCS = config.PROJECT_ROOT / "docs"
 PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mistakes": "Mistakes",
-               "draw": "Draw a digit", "drawings": "Your drawings", "robustness": "Robustness lab", "data": "The data", "train": "Train"}
+               "draw": "Draw a digit", "drawings": "Your drawings", "robustness": "Robustness lab", "data": "The data",
+               "train": "Train"}
 NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw",
               "drawings": "Your drawings",
               "robustness": "Robustness", "data": "Data", "train": "Train"}
