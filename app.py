@@ -16,6 +16,7 @@ PAGES = [
     st.Page("app_pages/compare.py", title="Compare", icon="⚖️"),
     st.Page("app_pages/mistakes.py", title="Mistakes", icon="❌"),
     st.Page("app_pages/draw.py", title="Draw", icon="✏️"),
+    st.Page("app_pages/drawings.py", title="Your drawings", icon="🖍️"),
     st.Page("app_pages/robustness.py", title="Robustness", icon="🌀"),
     st.Page("app_pages/generalisation.py", title="Generalisation", icon="🧭"),
     st.Page("app_pages/data.py", title="Data", icon="🗂️"),

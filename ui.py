@@ -5,12 +5,19 @@ Logic lives in `pipelines/`; this module only decides how things look.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageDraw
 
+from pipelines import config
+from pipelines.evaluation.analysis import ConfusionView
+from pipelines.evaluation.people import PeopleScores, score_held_out
+from pipelines.feedback import FeedbackError, FeedbackStore
 from pipelines.serving.arena import Arena, load_arena, runs_signature
 from pipelines.serving.settings import DashboardSettings, load_settings
 from pipelines.store.registry import MODEL_NAMES
@@ -24,6 +31,9 @@ MODEL_COLOURS = {"svm": "#4C78A8", "rf": "#54A24B", "cnn": "#E45756"}
 ENSEMBLE_COLOUR = "#9D755D"
 THUMBNAIL_SCALE = 3
 """Test images are 28 px; shown three times larger with hard pixel edges."""
+DRAWINGS_PAGE = "app_pages/drawings.py"
+DIGITS = list(range(config.N_CLASSES))
+AXIS_RANGE = [-0.5, config.N_CLASSES - 0.5]
 
 
 def settings() -> DashboardSettings:
@@ -152,3 +162,67 @@ def digit_filter(label: str, key: str) -> int | None:
     """Any digit, or one digit."""
     choice = st.selectbox(label, ["any", *range(10)], key=key)
     return None if choice == "any" else int(choice)
+
+
+def confusion_figure(matrix: np.ndarray, view: ConfusionView, height: int) -> go.Figure:
+    """A heatmap (true digit down, prediction across) with an invisible point per cell to make it clickable."""
+    cell_format = "{:.0%}" if view == "row-normalised" else "{:.0f}"
+    text = [["" if np.isnan(v) else cell_format.format(v) for v in row] for row in matrix]
+    figure = go.Figure(go.Heatmap(z=matrix, x=DIGITS, y=DIGITS, text=text, texttemplate="%{text}", colorscale="Blues",
+                                  showscale=False, hoverinfo="skip"))
+    cells = [(t, p) for t in DIGITS for p in DIGITS]
+    figure.add_scatter(x=[p for _, p in cells], y=[t for t, _ in cells], mode="markers", showlegend=False,
+                       marker=dict(size=18, opacity=0.01), hovertemplate="true %{y} → predicted %{x}<extra></extra>")
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
+                         xaxis=dict(title="predicted", dtick=1, range=AXIS_RANGE),
+                         yaxis=dict(title="true", dtick=1, range=AXIS_RANGE[::-1]))
+    return figure
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _cached_feedback_store(url: str) -> FeedbackStore:
+    return FeedbackStore(url)
+
+
+def feedback_store() -> FeedbackStore | None:
+    """The store of labelled drawings (MNIST_FEEDBACK_URL, else feedback.db beside the models), opened once;
+    None, with the reason shown, when it cannot be opened."""
+    url = config.feedback_url_from_env(settings().artifacts_dir)
+    try:
+        return _cached_feedback_store(url)
+    except FeedbackError as error:
+        st.error(f"The labelled drawings cannot be read or saved: {error}", icon="🗄️")
+        return None
+
+
+def session_id() -> str:
+    """A random id for this browser session, so drawings from one session can be told apart; nothing more."""
+    return st.session_state.setdefault("feedback_session", uuid.uuid4().hex)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Scoring the models on people's drawings…")
+def _cached_people_scores(_arena: Arena, _store: FeedbackStore, url: str, version: tuple[int, int],
+                          signature: tuple[str, ...]) -> PeopleScores:
+    """Recomputed only when a drawing is added or deleted or a new run lands (the key: url, version, signature)."""
+    images, labels = _store.dataset("held_out")
+    return score_held_out(_arena.models, images, labels)
+
+
+def people_scores(arena: Arena) -> PeopleScores | None:
+    """The loaded models' accuracy on the held-out labelled drawings, or None when the store cannot be read."""
+    store = feedback_store()
+    if store is None or not arena.models:
+        return None
+    return _cached_people_scores(arena, store, store.url, store.version(), runs_signature(arena.artifacts_dir))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _cached_feedback_frames(url: str, version: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    del version  # only part of the cache key: a new or deleted drawing changes it
+    store = _cached_feedback_store(url)
+    return store.drawings_frame(), store.answers_frame()
+
+
+def feedback_frames(store: FeedbackStore) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every labelled drawing (no pixels) and every model's answer to them, read again only after a change."""
+    return _cached_feedback_frames(store.url, store.version())

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui
 from pipelines.config import N_CLASSES
 from pipelines.evaluation.analysis import (
     CONFUSION_VIEWS,
-    ConfusionView,
     cell_indices,
     confusion_view,
     most_confused_pairs,
@@ -23,22 +20,6 @@ from pipelines.serving.settings import DashboardSettings
 
 CELL_KEYS = ("cell_model", "cell_true", "cell_predicted")
 DIGITS = list(range(N_CLASSES))
-AXIS_RANGE = [-0.5, N_CLASSES - 0.5]
-
-
-def confusion_figure(matrix: np.ndarray, view: ConfusionView, height: int) -> go.Figure:
-    """A heatmap (true digit down, prediction across) with an invisible point per cell to make it clickable."""
-    cell_format = "{:.0%}" if view == "row-normalised" else "{:.0f}"
-    text = [["" if np.isnan(v) else cell_format.format(v) for v in row] for row in matrix]
-    figure = go.Figure(go.Heatmap(z=matrix, x=DIGITS, y=DIGITS, text=text, texttemplate="%{text}", colorscale="Blues",
-                                  showscale=False, hoverinfo="skip"))
-    cells = [(t, p) for t in DIGITS for p in DIGITS]
-    figure.add_scatter(x=[p for _, p in cells], y=[t for t, _ in cells], mode="markers", showlegend=False,
-                       marker=dict(size=18, opacity=0.01), hovertemplate="true %{y} → predicted %{x}<extra></extra>")
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
-                         xaxis=dict(title="predicted", dtick=1, range=AXIS_RANGE),
-                         yaxis=dict(title="true", dtick=1, range=AXIS_RANGE[::-1]))
-    return figure
 
 
 def choose_cell(model: str) -> None:
@@ -53,7 +34,7 @@ def render_confusions(arena: Arena, names: list[str], settings: DashboardSetting
     for column, name in zip(st.columns(len(names)), names):
         column.markdown(f"**{ui.model_label(arena, name)}**")
         matrix = confusion_view(arena.models[name].metrics["confusion_matrix"], view)
-        column.plotly_chart(confusion_figure(matrix, view, settings.chart_height), key=f"confusion_{name}",
+        column.plotly_chart(ui.confusion_figure(matrix, view, settings.chart_height), key=f"confusion_{name}",
                             on_select=lambda name=name: choose_cell(name), selection_mode="points",
                             config={"displayModeBar": False})
         pairs = most_confused_pairs(arena.models[name].metrics["confusion_matrix"], settings.confused_pairs)

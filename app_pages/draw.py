@@ -6,10 +6,12 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+import feedback_views
 import ui
 from pipelines.evaluation.analysis import LivePrediction, agreement, predict_all, verdict
 from pipelines.evaluation.explain import Explanation, PixelMap, heatmap
 from pipelines.evaluation.numbers import UNSURE_DIGIT, NumberReading, read_number
+from pipelines.feedback.records import input_thumbnail
 from pipelines.reading.inputs import Reading, UploadError, problem_of, read_drawing, read_upload
 from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
@@ -102,14 +104,19 @@ def show_explanation(image: np.ndarray, arena: Arena, key: str) -> None:
         show_neighbours(explanation, arena)
 
 
-def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, source: str) -> None:
-    """Predictions and their explanation for a readable input; otherwise say what is wrong instead of guessing."""
+def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, source: str,
+                 pixels: np.ndarray | None = None) -> None:
+    """Predictions, a place to label them, and their explanation for a readable input; otherwise say what is
+    wrong instead of guessing."""
     if reading.problem == "empty":
         st.info(EMPTY[source])
     elif reading.problem == "unreadable":
         st.warning(UNREADABLE)
     else:
-        show_predictions(reading.image, predict_all(arena.models, reading.image), settings, source)
+        predictions = predict_all(arena.models, reading.image)
+        show_predictions(reading.image, predictions, settings, source)
+        feedback_views.label_answer(reading.image, predictions, feedback_views.run_ids(arena),
+                                    input_thumbnail(pixels) if pixels is not None else None, source, source, "digit")
         show_explanation(reading.image, arena, source)
 
 
@@ -134,6 +141,9 @@ def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSett
             st.image(ui.enlarge(digit.piece.image), caption=f"digit {position}")
             st.markdown(f"**{digit.verdict.digit if digit.verdict.sure else NOT_SURE}**")
             st.caption("  \n".join(f"{p.title}: {p.digit} ({p.confidence:.0%})" for p in digit.predictions))
+            feedback_views.label_answer(digit.piece.image, digit.predictions, feedback_views.run_ids(arena),
+                                        input_thumbnail(pixels, digit.piece.box), f"{source}-{position}", source,
+                                        "number")
     chosen = st.selectbox("Explain digit", range(1, len(boxes) + 1), key=f"explain-digit-{source}",
                           format_func=lambda position: f"digit {position}")
     show_explanation(number.digits[chosen - 1].piece.image, arena, source)
@@ -156,7 +166,7 @@ def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int, m
         if mode == NUMBER:
             show_number(drawing.image_data, arena, settings, "canvas")
         else:
-            show_reading(read_drawing(drawing.image_data), arena, settings, "canvas")
+            show_reading(read_drawing(drawing.image_data), arena, settings, "canvas", drawing.image_data)
 
 
 def upload_panel(arena: Arena, settings: DashboardSettings, mode: str) -> None:
@@ -173,7 +183,7 @@ def upload_panel(arena: Arena, settings: DashboardSettings, mode: str) -> None:
     if mode == NUMBER:
         show_number(pixels, arena, settings, "upload")
     else:
-        show_reading(read_drawing(pixels), arena, settings, "upload")
+        show_reading(read_drawing(pixels), arena, settings, "upload", pixels)
 
 
 def render_draw(arena: Arena, settings: DashboardSettings) -> None:

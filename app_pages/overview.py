@@ -7,14 +7,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
+from pipelines.config import FEEDBACK
 from pipelines.evaluation.analysis import LEADERBOARD_COLUMNS, LITERATURE, best_models, leaderboard, plain_reading
+from pipelines.evaluation.people import PeopleScores
 from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
 
 BEST_STYLE = "background-color: #FDE2E1; font-weight: 700"
 CONTEXT_TITLES = {"title": "Model", "trained": "Trained (UTC)", "profile": "Profile", "data": "Data"}
 FORMATS = {"accuracy": "{:.2%}", "macro_f1": "{:.4f}", "log_loss": "{:.4f}", "ece": "{:.4f}",
-           "train_seconds": "{:.1f}", "latency_ms": "{:.2f}", "artifact_mb": "{:.2f}"}
+           "train_seconds": "{:.1f}", "latency_ms": "{:.2f}", "artifact_mb": "{:.2f}", "people_accuracy": "{:.1%}"}
 
 
 def styled_leaderboard(board: pd.DataFrame) -> pd.io.formats.style.Styler:
@@ -27,7 +29,19 @@ def styled_leaderboard(board: pd.DataFrame) -> pd.io.formats.style.Styler:
     def highlight(column: pd.Series) -> list[str]:
         return [BEST_STYLE if best.get(column.name) == model_of_row[row] else "" for row in column.index]
 
-    return shown.style.apply(highlight).format({titles[column]: spec for column, spec in FORMATS.items()})
+    return shown.style.apply(highlight).format({titles[column]: spec for column, spec in FORMATS.items()
+                                                if column in board}, na_rep="–")
+
+
+def people_caption(people: PeopleScores, arena: Arena) -> str:
+    """What the "People's drawings" column is, with its intervals, or how many drawings it still waits for."""
+    if not people.enough:
+        return (f"A **People's drawings** column appears once {FEEDBACK.min_held_out} labelled drawings are held out "
+                f"(now {people.count}): label the answers on the Draw page.")
+    intervals = "; ".join(f"{ui.model_label(arena, name)} {score.low:.0%}–{score.high:.0%}"
+                          for name, score in people.scores.items())
+    return (f"**People's drawings**: accuracy on the {people.count} held-out drawings labelled on the Draw page, "
+            f"never trained on; {FEEDBACK.confidence_level:.0%} intervals: {intervals}.")
 
 
 def error_chart(board: pd.DataFrame, settings: DashboardSettings) -> go.Figure:
@@ -48,10 +62,13 @@ def render_overview(arena: Arena, settings: DashboardSettings) -> None:
     st.title("🏆 Leaderboard")
     if not ui.require_models(arena):
         return
-    board = leaderboard(arena.metrics(), arena.manifests())
+    people = ui.people_scores(arena)
+    board = leaderboard(arena.metrics(), arena.manifests(), people.accuracies() if people else None)
     st.dataframe(styled_leaderboard(board), width="stretch")
     st.caption("Highlighted: the best value in each column. Latency is the median time to classify one image; "
                "calibration error (ECE) is the average gap between how sure a model is and how often it is right.")
+    if people is not None:
+        st.caption(people_caption(people, arena))
 
     dataset, _ = arena.comparable()
     n_test = int(len(dataset["test_labels"])) if dataset is not None else None

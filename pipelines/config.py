@@ -140,3 +140,34 @@ def data_source_from_env() -> str | None:
     """The data source named in the environment, or None when the user named none."""
     value = os.environ.get(DATA_SOURCE_ENV, "").strip()
     return value or None
+
+
+FEEDBACK_URL_ENV = "MNIST_FEEDBACK_URL"
+"""Environment variable naming the feedback database (any SQLAlchemy URL); default: a SQLite file in artifacts/."""
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """The store of digits people drew and labelled on the Draw page (`pipelines.feedback`)."""
+
+    database_file: str = "feedback.db"  # inside the artifacts folder, when no URL is named
+    busy_timeout_ms: int = 10_000  # how long a SQLite writer waits for another one before "database is locked"
+    write_attempts: int = 5  # a write still locked after the busy timeout is retried this many times in all
+    held_out_fraction: float = 0.2  # of the drawings, chosen by a hash of each one's id, never trained on
+    min_held_out: int = 30  # held-out drawings before the leaderboard shows a "people's drawings" column
+    confidence_level: float = 0.95  # of the accuracy intervals (Wilson score)
+    thumbnail_px: int = 96  # longest side of the stored picture of the input as drawn
+    max_png_bytes: int = 64 * 1024
+    max_session_chars: int = 64
+    wrong_gallery_size: int = 48  # drawings a model got wrong, shown per model on the "Your drawings" page
+
+
+FEEDBACK = FeedbackSettings()
+
+
+def feedback_url_from_env(artifacts_dir: Path | None = None) -> str:
+    """The feedback database named by MNIST_FEEDBACK_URL, else the SQLite file in the artifacts folder."""
+    value = os.environ.get(FEEDBACK_URL_ENV, "").strip()
+    if value:
+        return value
+    return f"sqlite:///{(artifacts_dir or ARTIFACTS_DIR) / FEEDBACK.database_file}"

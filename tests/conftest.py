@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +55,41 @@ def drawn_digit(image: np.ndarray, canvas_side: int = 280, top: int = 60, left: 
     canvas[..., 3] = 255
     canvas[top : top + side, left : left + side, :3] = np.asarray(ink)[..., None]
     return canvas
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session; a missing PostgreSQL fails under CI and skips elsewhere."""
+    from postgres_server import postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        message = "PostgreSQL is not installed (scripts/setup installs Debian's postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def feedback_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty feedback database: a fresh SQLite file, or a fresh database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'feedback.db'}"
+    from sqlalchemy import create_engine
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"feedback_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return f"{server}/{name}"
+
+
+@pytest.fixture(autouse=True)
+def private_feedback_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test records labelled drawings into its own SQLite file, never into artifacts/."""
+    url = f"sqlite:///{tmp_path / 'private-feedback.db'}"
+    monkeypatch.setenv(config.FEEDBACK_URL_ENV, url)
+    return url

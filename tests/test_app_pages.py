@@ -59,6 +59,8 @@ def test_page_renders_without_models(page: str, empty_artifacts: Path, monkeypat
     app = visit(open_app(empty_artifacts, monkeypatch), page)
     if page == "train":
         assert "No training run has been started" in texts(app)
+    elif page == "drawings":  # needs no model: it reads the labelled drawings
+        assert "No labelled drawings yet" in texts(app)
     else:
         assert NO_MODELS in texts(app) and "python -m pipelines.train" in texts(app)
 

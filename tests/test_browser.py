@@ -23,12 +23,15 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 DOCS = config.PROJECT_ROOT / "docs"
 PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mistakes": "Mistakes",
-               "draw": "Draw a digit", "robustness": "Robustness lab", "generalisation": "Generalisation",
+               "draw": "Draw a digit", "drawings": "Your drawings", "robustness": "Robustness lab", "generalisation": "Generalisation",
                "data": "The data", "train": "Train"}
 NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw",
+              "drawings": "Your drawings",
               "robustness": "Robustness", "generalisation": "Generalisation", "data": "Data", "train": "Train"}
 EMPTY_CANVAS = "The canvas is empty"
 EXPLANATION = ".st-key-explain-canvas"
+FEEDBACK = ".st-key-feedback-canvas"
+SAVED = "Saved as a"
 EXPLANATION_IMAGES = 2 + 8  # the CNN's and the forest's maps, then eight neighbours
 LOAD_SECONDS = 120
 PREDICTION_SECONDS = 30
@@ -147,7 +150,7 @@ def test_journey_with_trained_models(trained_artifacts: Path, browser: object, t
             open_page(page, name)
             assert_no_exception(page)
             assert page.get_by_text("Support vector machine").count() > 0  # the sidebar lists the loaded models
-            if name != "draw":
+            if name not in ("draw", "drawings"):
                 screenshot(page, DOCS / f"{name}.png")
 
         open_page(page, "draw")
@@ -174,8 +177,45 @@ def test_journey_with_trained_models(trained_artifacts: Path, browser: object, t
 
         assert page.get_by_text(EMPTY_CANVAS).count() == 1 and all(p.count() == 0 for p in predictions(page))
         assert_no_exception(page)
+        label_drawings(page)
         write_a_number_and_upload_a_photo(page, tmp_path)
         page.close()
+
+
+def metric_value(page: object, label: str) -> str:
+    metric = page.locator("[data-testid=stMetric]", has_text=label).first
+    return metric.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def label_drawing(page: object, strokes: list[list[tuple[float, float]]], right: bool) -> None:
+    """Draw, then say "✓ right" or pick another digit than the soft vote's, and wait until it is saved."""
+    draw(page, strokes)
+    wait_for_predictions(page)
+    feedback = page.locator(FEEDBACK)
+    confirm = feedback.get_by_role("button", name="✓ right")
+    confirm.wait_for(timeout=PREDICTION_SECONDS * 1000)
+    if right:
+        confirm.click()
+    else:
+        answer = int(confirm.inner_text().split("(")[1].split(")")[0])
+        feedback.locator("[data-testid=stButtonGroup] button").nth((answer + 1) % 10).click()  # the pills 0-9
+    page.locator(FEEDBACK).get_by_text(SAVED).wait_for(timeout=PREDICTION_SECONDS * 1000)
+    wait_until_idle(page)
+
+
+def label_drawings(page: object) -> None:
+    """None labelled yet; one drawing labelled right and one wrong; then two drawings, the soft vote right on half."""
+    open_page(page, "drawings")
+    assert page.get_by_text("No labelled drawings yet").count() == 1
+    open_page(page, "draw")
+    label_drawing(page, STROKES[0], right=True)
+    clear_canvas(page, "button")
+    label_drawing(page, STROKES[1], right=False)
+    open_page(page, "drawings")
+    assert metric_value(page, "Labelled drawings") == "2" and metric_value(page, "The soft vote is right") == "50%"
+    assert_no_exception(page)
+    screenshot(page, DOCS / "drawings.png")
+    open_page(page, "draw")
 
 
 def write_a_number_and_upload_a_photo(page: object, tmp_path: Path) -> None:
@@ -223,7 +263,9 @@ def test_every_page_without_artifacts(browser: object, tmp_path: Path) -> None:
         for name in PAGE_TITLES:
             open_page(page, name)
             assert_no_exception(page)
-            if name != "train":  # the title shows first; on a busy machine the notice may follow a moment later
+            if name == "drawings":  # needs no model
+                page.get_by_text("No labelled drawings yet").wait_for(timeout=LOAD_SECONDS * 1000)
+            elif name != "train":  # the title shows first; on a busy machine the notice may follow a moment later
                 notice = page.get_by_text("No trained model yet")
                 notice.first.wait_for(timeout=PREDICTION_SECONDS * 1000)
                 assert notice.count() == 1

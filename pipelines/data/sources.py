@@ -12,8 +12,9 @@ import argparse
 import dataclasses
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.error import HTTPError
 
 import numpy as np
@@ -45,6 +46,8 @@ class MnistData:
     test_labels: np.ndarray
     source: str
     fallback_reason: str | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Training images added from elsewhere (e.g. the labelled drawings), by name: how many and their fingerprint."""
 
     @property
     def fingerprint(self) -> str:
@@ -66,6 +69,18 @@ class MnistData:
         kept = np.sort(kept)
         return dataclasses.replace(self, train_images=self.train_images[kept], train_labels=self.train_labels[kept])
 
+    def with_extra_training(self, name: str, images: np.ndarray, labels: np.ndarray,
+                            description: dict[str, Any]) -> MnistData:
+        """The training set with more images (uint8, n×28×28) appended after it; the test set is untouched."""
+        if images.shape[1:] != self.train_images.shape[1:] or images.dtype != self.train_images.dtype \
+                or len(images) != len(labels):
+            raise DataSourceError(f"{name}: extra training images must be {self.train_images.dtype} "
+                                  f"(n, 28, 28) with one label each; got {images.dtype} {images.shape}")
+        return dataclasses.replace(
+            self, train_images=np.concatenate([self.train_images, images]),
+            train_labels=np.concatenate([self.train_labels, np.asarray(labels, dtype=self.train_labels.dtype)]),
+            extra={**self.extra, name: description})
+
     def summary_arrays(self) -> dict[str, np.ndarray]:
         """What the dashboard needs of this dataset: the test set, and the training set in brief."""
         digits = range(config.N_CLASSES)
@@ -85,6 +100,7 @@ class MnistData:
             "n_train": int(len(self.train_labels)),
             "n_test": int(len(self.test_labels)),
             "fallback_reason": self.fallback_reason,
+            **({"extra": self.extra} if self.extra else {}),
         }
 
 

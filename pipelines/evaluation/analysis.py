@@ -58,11 +58,17 @@ LEADERBOARD_COLUMNS: dict[str, LeaderboardColumn] = {
     "train_seconds": LeaderboardColumn("Training time (s)", False),
     "latency_ms": LeaderboardColumn("Latency, one image (ms)", False),
     "artifact_mb": LeaderboardColumn("Artifact size (MB)", False),
+    "people_accuracy": LeaderboardColumn("People's drawings", True),
 }
+"""`people_accuracy`: accuracy on the held-out labelled drawings, shown once there are enough of them."""
 
 
-def leaderboard(metrics: Mapping[str, Mapping[str, Any]], manifests: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per model (indexed by its name): the scored columns, then when and on what it was trained."""
+def leaderboard(metrics: Mapping[str, Mapping[str, Any]], manifests: Mapping[str, Mapping[str, Any]],
+                people: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """One row per model (indexed by its name): the scored columns, then when and on what it was trained.
+
+    `people`: each model's accuracy on the held-out labelled drawings; the column appears only when given.
+    """
     rows = []
     for name, row in metrics.items():
         manifest = manifests.get(name, {})
@@ -79,6 +85,7 @@ def leaderboard(metrics: Mapping[str, Mapping[str, Any]], manifests: Mapping[str
             "train_seconds": row["train_seconds"],
             "latency_ms": row["latency_ms"]["median"],
             "artifact_mb": row["artifact_bytes"] / 1e6,
+            **({"people_accuracy": people.get(name, np.nan)} if people is not None else {}),
             "trained": manifest.get("finished_at", "?"),
             "profile": row.get("profile", manifest.get("profile", "?")),
             "data": f"{source}, {n_train:,} training images" if isinstance(n_train, int) else str(source),
@@ -90,7 +97,7 @@ def best_models(board: pd.DataFrame) -> dict[str, str]:
     """For each scored column, the model with the best value (ties go to the first)."""
     best = {}
     for column, spec in LEADERBOARD_COLUMNS.items():
-        if column in board and len(board):
+        if column in board and board[column].notna().any():
             best[column] = str(board[column].idxmax() if spec.higher_is_better else board[column].idxmin())
     return best
 

@@ -3,6 +3,7 @@
     python -m pipelines.train                          # all models, quick profile, default data source
     python -m pipelines.train --profile full --data idx:../shared/mnist
     python -m pipelines.train --models cnn             # retrain one model; the others stay as they are
+    python -m pipelines.train --extra-data feedback    # also learn from the drawings labelled on the Draw page
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pipelines.evaluation.generalisation import GeneralisationSets, generalisati
 from pipelines.evaluation.neighbours import ensure_index
 from pipelines.evaluation.report import text_table
 from pipelines.evaluation.robustness import robustness_curves
+from pipelines.feedback import FeedbackError, FeedbackStore
+from pipelines.feedback.training import training_drawings
 from pipelines.progress import Progress
 from pipelines.store.artifacts import (
     GENERALISATION,
@@ -38,6 +41,9 @@ from pipelines.store.artifacts import (
 from pipelines.store.registry import MODEL_NAMES, library_versions, model_class
 
 logger = logging.getLogger("pipelines.train")
+
+EXTRA_DATA = ("feedback",)
+"""Training data that can be added to MNIST's: `feedback`, the drawings people labelled on the Draw page."""
 
 
 def git_commit() -> str:
@@ -95,11 +101,28 @@ def train_one(name: str, data: MnistData, profile: config.Profile, store: Artifa
     return metrics
 
 
+def with_feedback(data: MnistData, feedback_url: str) -> MnistData:
+    """MNIST's training images plus the labelled drawings, never their held-out part."""
+    store = FeedbackStore(feedback_url)
+    drawings = training_drawings(store)
+    store.close()
+    if not len(drawings.labels):
+        logger.warning("--extra-data feedback: no labelled drawings to add yet in %s", drawings.description["store"])
+    logger.info("adding %d labelled drawings (%d more held out, never trained on), fingerprint %s",
+                len(drawings.labels), drawings.description["held_out_not_trained_on"],
+                drawings.description["fingerprint"][:12])
+    return data.with_extra_training("feedback", drawings.images, drawings.labels, drawings.description)
+
+
 def train(models: list[str], profile_name: str, source: str | None, artifacts_dir: Path,
-          events_path: Path | None = None, show_bar: bool = True) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Train the named models on one dataset; a model that fails does not stop the others."""
+          events_path: Path | None = None, show_bar: bool = True, extra_data: tuple[str, ...] = (),
+          feedback_url: str | None = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Train the named models on one dataset (MNIST's, plus any `extra_data`); a model that fails does not stop
+    the others."""
     profile = config.PROFILES[profile_name]
     data = load_data(source).limit_train(profile.train_limit)
+    if "feedback" in extra_data:
+        data = with_feedback(data, feedback_url or config.feedback_url_from_env(artifacts_dir))
     logger.info("data: %s, %d training and %d test images, fingerprint %s", data.source,
                 len(data.train_labels), len(data.test_labels), data.fingerprint[:12])
     store = ArtifactStore(artifacts_dir)
@@ -126,12 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="output folder")
     parser.add_argument("--progress-file", type=Path, default=None, help="also write progress as JSON lines here")
     parser.add_argument("--no-bar", action="store_true", help="no progress bars (logs only)")
+    parser.add_argument("--extra-data", nargs="+", choices=EXTRA_DATA, default=[],
+                        help="also train on: feedback (the drawings labelled on the Draw page, minus a fixed "
+                             "held-out part)")
+    parser.add_argument("--feedback-url", default=None,
+                        help=f"the feedback database; default: ${config.FEEDBACK_URL_ENV}, else feedback.db in "
+                             "the artifacts folder")
     args = parser.parse_args(argv)
     config.configure_logging()
     try:
         results, failures = train(args.models, args.profile, args.data, args.artifacts, args.progress_file,
-                                  not args.no_bar)
-    except DataSourceError as error:
+                                  not args.no_bar, tuple(args.extra_data), args.feedback_url)
+    except (DataSourceError, FeedbackError) as error:
         logger.error("%s", error)
         return 2
     except KeyboardInterrupt:
