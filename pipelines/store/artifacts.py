@@ -3,6 +3,7 @@
 Layout, one folder per model and one per run inside it:
 
     artifacts/<model>/runs/<run_id>/   model file(s), metrics.json, test_proba.npy, manifest.json
+    artifacts/<model>/pinned           the run id the dashboard serves instead of the newest (optional)
     artifacts/datasets/<fingerprint>.npz   the test images the metrics were computed on
     artifacts/datasets/<fingerprint>.neighbours.joblib   training images searchable by similarity (pipelines.evaluation.neighbours)
 
@@ -43,8 +44,9 @@ RUNS = "runs"
 STAGING_PREFIX = ".staging-"
 DATASETS = "datasets"
 NEIGHBOURS_SUFFIX = ".neighbours.joblib"
+PINNED = "pinned"
 HISTORY_LIMIT = 5
-"""Runs kept per model; older ones are pruned after a new run lands."""
+"""Runs kept per model; older ones are pruned after a new run lands, except a pinned one."""
 
 
 class ArtifactError(RuntimeError):
@@ -192,6 +194,46 @@ class ArtifactStore:
             raise ArtifactError("; ".join(problems))
         raise ArtifactError(f"{self.runs_dir(model_name)}: no trained {model_name} model yet")
 
+    def pinned_path(self, model_name: str) -> Path:
+        return self.root / model_name / PINNED
+
+    def pinned(self, model_name: str) -> str | None:
+        """The run id pinned for a model, or None when the newest good run is served."""
+        try:
+            return self.pinned_path(model_name).read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def pin(self, model_name: str, run_id: str) -> Run:
+        """Serve this run instead of the newest; it must exist and verify. Pruning keeps it."""
+        run = next((run for run in self.runs(model_name) if run.run_id == run_id), None)
+        if run is None:
+            raise ArtifactError(f"{self.runs_dir(model_name) / run_id}: no such {model_name} run to pin")
+        self.verify(run)
+        atomic_write_bytes(self.pinned_path(model_name), f"{run_id}\n".encode())
+        return run
+
+    def unpin(self, model_name: str) -> None:
+        """Serve the newest good run again."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.pinned_path(model_name))
+
+    def serving_run(self, model_name: str) -> tuple[Run, list[str]]:
+        """The run to serve: the pinned one if it verifies, else the newest good run, with the reasons why not."""
+        pinned = self.pinned(model_name)
+        if pinned is None:
+            return self.latest_good(model_name)
+        run = next((run for run in self.runs(model_name) if run.run_id == pinned), None)
+        try:
+            if run is None:
+                raise ArtifactError(f"{self.runs_dir(model_name) / pinned}: missing")
+            self.verify(run)
+            return run, []
+        except ArtifactError as error:
+            fallback, problems = self.latest_good(model_name)
+            return fallback, [f"the pinned run {pinned} cannot be served ({error}), so the newest good run is served instead",
+                              *problems]
+
     def dataset_path(self, fingerprint: str) -> Path:
         return self.root / DATASETS / f"{fingerprint}.npz"
 
@@ -241,8 +283,10 @@ class ArtifactStore:
         return payload
 
     def _prune(self, model_name: str) -> None:
+        pinned = self.pinned(model_name)
         for run in self.runs(model_name)[HISTORY_LIMIT:]:
-            shutil.rmtree(run.path, ignore_errors=True)
+            if run.run_id != pinned:
+                shutil.rmtree(run.path, ignore_errors=True)
 
     @staticmethod
     def _remove_abandoned_staging(runs_dir: Path) -> None:
