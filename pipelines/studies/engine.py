@@ -7,6 +7,7 @@ scattered to every worker before the first task, and each task refers to them.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,7 @@ from pipelines.studies.tasks import FitTask, run_fit
 
 logger = logging.getLogger(__name__)
 
+TASKS_MODULE = run_fit.__module__
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                     "TF_NUM_INTEROP_THREADS")
 
@@ -79,6 +81,20 @@ def _run_locally(tasks: list[FitTask], data: MnistData, settings: StudySettings,
         executor.shutdown(wait=True, kill_workers=True)
 
 
+def check_cluster_imports(client: Any, address: str) -> None:
+    """The scheduler unpickles the tasks and the workers run them: both must import this project's code.
+
+    Without this check a scheduler that cannot leaves the study waiting for ever.
+    """
+    try:
+        client.run_on_scheduler(importlib.util.find_spec, TASKS_MODULE)
+        client.run(importlib.util.find_spec, TASKS_MODULE)
+    except Exception as error:  # the remote ModuleNotFoundError, or whatever broke in getting it
+        raise ClusterError(f"the Dask scheduler or a worker at {address} cannot import {TASKS_MODULE} "
+                           f"({type(error).__name__}: {error}); start `dask scheduler` and `dask worker` from a "
+                           "checkout of this project with PYTHONPATH=. (README: Studies)") from error
+
+
 def _run_on_cluster(tasks: list[FitTask], data: MnistData, settings: StudySettings, address: str
                     ) -> Iterator[dict[str, Any]]:
     from distributed import Client
@@ -90,6 +106,7 @@ def _run_on_cluster(tasks: list[FitTask], data: MnistData, settings: StudySettin
                            "`dask scheduler` and some workers with `dask worker ADDRESS`, or run without "
                            f"--cluster and {CLUSTER_ENV} to use local processes") from error
     with client:
+        check_cluster_imports(client, address)
         workers = len(client.scheduler_info().get("workers", {}))
         logger.info("Dask cluster at %s: %d workers, dashboard %s", address, workers, client.dashboard_link)
         with joblib.parallel_config(backend="dask", scatter=[data]):

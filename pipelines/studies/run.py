@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -66,8 +67,15 @@ def run_study(kind: str, models: list[str], data: MnistData, artifacts_dir: Path
         logger.warning("interrupted: the finished fits are kept")
     finally:
         progress.close()
-        study = store.seal(writer, status)
-    return study
+        if status == "failed" and writer.appended:  # an error is on its way up: keep what finished
+            store.seal(writer, status)
+        elif status == "failed":  # the engine never started: nothing to keep, the error says why
+            store.discard(writer)
+    return store.seal(writer, status)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bar", action="store_true", help="no progress bar (logs only)")
     args = parser.parse_args(argv)
     config.configure_logging()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a study like Ctrl-C: sealed, finished fits kept
     try:
         data = load_data(args.data)
         study = run_study(args.kind, args.models, data, args.artifacts, args.workers, cluster_address(args.cluster),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class StudyWriter:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.appended = 0
         self._stream = open(folder / FITS, "a")
 
     def append(self, fit: dict[str, Any]) -> None:
@@ -74,6 +76,7 @@ class StudyWriter:
         self._stream.write(json.dumps(fit, sort_keys=True) + "\n")
         self._stream.flush()
         os.fsync(self._stream.fileno())
+        self.appended += 1
 
     def close(self) -> None:
         self._stream.close()
@@ -113,6 +116,11 @@ class StudyStore:
         target = self.root / study_id
         os.rename(folder, target)
         return Study(target, manifest)
+
+    def discard(self, writer: StudyWriter) -> None:
+        """Remove a running study that never got to fit anything (its engine could not start)."""
+        writer.close()
+        shutil.rmtree(writer.folder, ignore_errors=True)
 
     def recover_abandoned(self) -> list[Study]:
         """Seal as "interrupted" the running studies whose process is gone (killed), keeping their fits."""
