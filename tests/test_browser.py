@@ -21,9 +21,10 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 DOCS = config.PROJECT_ROOT / "docs"
 PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mistakes": "Mistakes",
-               "draw": "Draw a digit", "robustness": "Robustness lab", "data": "The data", "train": "Train"}
+               "draw": "Draw a digit", "robustness": "Robustness lab", "data": "The data",
+               "experiments": "Experiments", "train": "Train"}
 NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw",
-              "robustness": "Robustness", "data": "Data", "train": "Train"}
+              "robustness": "Robustness", "data": "Data", "experiments": "Experiments", "train": "Train"}
 EMPTY_CANVAS = "The canvas is empty"
 EXPLANATION = ".st-key-explain-canvas"
 EXPLANATION_IMAGES = 2 + 8  # the CNN's and the forest's maps, then eight neighbours
