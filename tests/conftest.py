@@ -52,3 +52,21 @@ def drawn_digit(image: np.ndarray, canvas_side: int = 280, top: int = 60, left: 
     canvas[..., 3] = 255
     canvas[top : top + side, left : left + side, :3] = np.asarray(ink)[..., None]
     return canvas
+
+
+STUDY_SIZES = [200, 300]
+STUDY_SEEDS = [0, 1]
+SWEEP_GRID = ["C=1,10", "gamma=0.01,0.04"]
+
+
+@pytest.fixture(scope="session")
+def studied_artifacts(trained_artifacts: Path, sample: MnistData, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained artifacts plus a tiny learning curve (SVM, forest) and a tiny SVM sweep, run locally."""
+    from pipelines.studies.run import run_study
+
+    artifacts = tmp_path_factory.mktemp("studied") / "artifacts"
+    shutil.copytree(trained_artifacts, artifacts)
+    run_study("learning-curve", ["svm", "rf"], sample, artifacts, workers=2, sizes=STUDY_SIZES, seeds=STUDY_SEEDS,
+              show_bar=False)
+    run_study("sweep", ["svm"], sample, artifacts, workers=2, sizes=[STUDY_SIZES[-1]], grid=SWEEP_GRID, show_bar=False)
+    return artifacts

@@ -8,10 +8,11 @@ scattered to every worker before the first task, and each task refers to them.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 import joblib
@@ -24,6 +25,7 @@ from pipelines.studies.tasks import FitTask, run_fit
 logger = logging.getLogger(__name__)
 
 TASKS_MODULE = run_fit.__module__
+QUEUED_PER_WORKER = 2
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                     "TF_NUM_INTEROP_THREADS")
 
@@ -70,14 +72,19 @@ def _run_locally(tasks: list[FitTask], data: MnistData, settings: StudySettings,
     threads = str(settings.threads_per_fit)
     executor = ProcessPoolExecutor(workers, initializer=_install_data, initargs=(data,),
                                    env={name: threads for name in THREAD_VARIABLES})
-    futures: list[Future] = []
+    waiting = iter(tasks)
+    running: set[Future] = set()
     try:
-        futures = [executor.submit(_run_fit_on_installed_data, task, settings) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
-    finally:  # Ctrl-C or a closed generator: fits not yet started are dropped, running ones are stopped
-        for future in futures:
-            future.cancel()
+        while True:
+            # a few fits queued per worker, not all: an interrupt then has little to unwind
+            for task in itertools.islice(waiting, QUEUED_PER_WORKER * workers - len(running)):
+                running.add(executor.submit(_run_fit_on_installed_data, task, settings))
+            if not running:
+                return
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:  # Ctrl-C or a closed generator: running fits are stopped, the others dropped (the executor's job)
         executor.shutdown(wait=True, kill_workers=True)
 
 

@@ -14,6 +14,7 @@ while the others go on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -56,11 +57,13 @@ def run_study(kind: str, models: list[str], data: MnistData, artifacts_dir: Path
     progress.start(total=len(tasks), unit="fit")
     status = "failed"
     try:
-        for fit in run_fits(tasks, data, settings, workers, cluster):
-            writer.append(fit)
-            if fit["status"] != "ok":
-                logger.warning("fit %s failed: %s", fit["key"], fit["error"])
-            progress.advance(fit=fit["key"], accuracy=fit.get("accuracy", float("nan")))
+        # closing: an interrupt between two fits still stops the workers, not only one inside the engine
+        with contextlib.closing(run_fits(tasks, data, settings, workers, cluster)) as fits:
+            for fit in fits:
+                writer.append(fit)
+                if fit["status"] != "ok":
+                    logger.warning("fit %s failed: %s", fit["key"], fit["error"])
+                progress.advance(fit=fit["key"], accuracy=fit.get("accuracy", float("nan")))
         status = "complete"
     except KeyboardInterrupt:
         status = "interrupted"
