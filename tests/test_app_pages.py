@@ -234,3 +234,33 @@ def test_without_a_neighbour_index_the_maps_stay_and_an_info_says_why(artifacts_
     assert any("most similar training images cannot be shown" in i.body and "missing" in i.body for i in why.info)
     assert len(why.image) == 2
     assert "the strokes that decided" in "\n".join(m.value for m in why.markdown)
+
+
+def test_experiments_page_shows_studies_and_pins_a_run(studied_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    artifacts = studied_artifacts.parent / "pinning"
+    shutil.copytree(studied_artifacts, artifacts)
+    store = ArtifactStore(artifacts)
+    newest = store.runs("svm")[0]
+    older_id = "20000101T000000000000Z-1"
+    shutil.copytree(newest.path, newest.path.with_name(older_id))
+    app = visit(open_app(artifacts, monkeypatch), "experiments")
+    assert "Accuracy on the test set, mean over seeds" in texts(app)
+    assert "Cross-validated accuracy on 3 folds of 300 training images" in texts(app)
+    charts = [chart for chart in app.get("plotly_chart")]
+    assert len(charts) == 4  # learning curve, sweep heatmap, accuracy against time and against latency
+    curve, sweep = app.dataframe[0].value, app.dataframe[1].value
+    assert set(curve["model"]) == {"svm", "rf"} and (curve["seeds"] == 2).all()
+    assert len(sweep) == 4 and sweep["accuracy_mean"].is_monotonic_decreasing
+
+    app.selectbox(key="history_model").set_value("svm").run()
+    history = app.dataframe[2].value
+    assert list(history["run_id"]) == [newest.run_id, older_id] and history["served"].tolist() == [True, False]
+    assert "the newest good run" in texts(app)
+    app.selectbox(key="pin_choice").set_value(older_id).run()
+    app.button(key="pin").click().run()
+    assert not app.exception
+    assert store.pinned("svm") == older_id
+    assert f"the pinned run {older_id}" in texts(app)
+    assert app.dataframe[2].value["served"].tolist() == [False, True]
+    app.button(key="unpin").click().run()
+    assert store.pinned("svm") is None
