@@ -21,8 +21,13 @@ STUDY_COMMAND = "python -m pipelines.study --kind {kind} --data idx:../shared/mn
 MARGINS = dict(l=10, r=10, t=10, b=10)
 
 
-def pick_study(studies: list[Study], key: str) -> Study:
-    return st.selectbox("Study", studies, key=key, format_func=lambda s: (
+def pick_study(studies: StudyStore, kind: str, example_options: str) -> Study | None:
+    """The chosen study of a kind (newest first), or None after saying how to run one."""
+    found = studies.studies(kind)
+    if not found:
+        st.info(f"No {kind} study yet. Run `{STUDY_COMMAND.format(kind=kind)}{example_options}`.")
+        return None
+    return st.selectbox("Study", found, key=f"{kind}_study", format_func=lambda s: (
         f"{s.study_id} · {', '.join(s.plan()['models'])} · {s.manifest['status']} · "
         f"{s.manifest['finished_fits']}/{s.manifest['planned_fits']} fits"))
 
@@ -50,11 +55,9 @@ def learning_curve_figure(curve: pd.DataFrame, height: int) -> go.Figure:
 
 
 def render_learning_curves(studies: StudyStore, settings: DashboardSettings) -> None:
-    found = studies.studies("learning-curve")
-    if not found:
-        st.info(f"No learning-curve study yet. Run `{STUDY_COMMAND.format(kind='learning-curve')}`.")
+    study = pick_study(studies, "learning-curve", "")
+    if study is None:
         return
-    study = pick_study(found, "learning_curve_study")
     curve = frames.learning_curve(frames.fits_frame(study))
     if not curve.empty:
         st.plotly_chart(learning_curve_figure(curve, settings.chart_height), width="stretch",
@@ -67,11 +70,9 @@ def render_learning_curves(studies: StudyStore, settings: DashboardSettings) -> 
 
 
 def render_sweeps(studies: StudyStore, settings: DashboardSettings) -> None:
-    found = studies.studies("sweep")
-    if not found:
-        st.info(f"No sweep yet. Run `{STUDY_COMMAND.format(kind='sweep')} --models svm`.")
+    study = pick_study(studies, "sweep", " --models svm")
+    if study is None:
         return
-    study = pick_study(found, "sweep_study")
     results = frames.sweep_results(frames.fits_frame(study))
     parameters = [column for column in results.columns if column.startswith(frames.PARAM_PREFIX)]
     if len(parameters) == 2:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -99,7 +98,7 @@ def test_an_unreachable_cluster_is_a_clear_error_and_leaves_nothing(sample: Mnis
 
 def test_a_sweep_scores_on_training_folds_and_ranks_the_grid(studied_artifacts: Path) -> None:
     study = StudyStore(studied_artifacts).studies("sweep")[0]
-    StudyStore(studied_artifacts).verify(study)
+    StudyStore(studied_artifacts).verify(study)  # checksums of the sealed study hold
     fits = study.fits()
     assert len(fits) == 4 * STUDY_SETTINGS.sweep_folds
     assert all(fit["scored_on"].startswith("fold") and fit["n_scored"] + fit["n_train"] == STUDY_SIZES[-1]

@@ -83,6 +83,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def verify_checksums(folder: Path, checksums: dict[str, str]) -> None:
+    """Raise ArtifactError naming the first file of `folder` that is missing or differs from its sha256."""
+    for relative, expected in checksums.items():
+        path = folder / relative
+        if not path.is_file():
+            raise ArtifactError(f"{path}: missing")
+        if sha256_file(path) != expected:
+            raise ArtifactError(f"{path}: checksum mismatch (the file changed after it was written or is corrupt)")
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -174,12 +184,7 @@ class ArtifactStore:
 
     def verify(self, run: Run) -> None:
         """Raise ArtifactError naming the first missing or altered file of a run."""
-        for relative, expected in run.manifest.get("files", {}).items():
-            path = run.path / relative
-            if not path.is_file():
-                raise ArtifactError(f"{path}: missing")
-            if sha256_file(path) != expected:
-                raise ArtifactError(f"{path}: checksum mismatch (the file changed after training or is corrupt)")
+        verify_checksums(run.path, run.manifest.get("files", {}))
 
     def latest_good(self, model_name: str) -> tuple[Run, list[str]]:
         """The newest run whose files verify, and a warning for each newer run that did not."""

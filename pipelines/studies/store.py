@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.progress import read_events
 from pipelines.store.artifacts import (MANIFEST, ArtifactError, atomic_write_json, new_run_id, now_iso,
-                                       process_alive, read_json, sha256_file)
+                                       process_alive, read_json, sha256_file, verify_checksums)
 from pipelines.studies.settings import STUDIES_FOLDER
 
 PLAN = "plan.json"
@@ -52,15 +53,7 @@ class Study:
 
 def read_fits(path: Path) -> list[dict[str, Any]]:
     """Every complete line; a line cut short by a kill is left out."""
-    if not path.is_file():
-        return []
-    fits = []
-    for line in path.read_text().splitlines():
-        try:
-            fits.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return fits
+    return read_events(path)
 
 
 class StudyWriter:
@@ -149,9 +142,4 @@ class StudyStore:
 
     def verify(self, study: Study) -> None:
         """Raise ArtifactError naming the first missing or altered file of a study."""
-        for name, expected in study.manifest.get("files", {}).items():
-            path = study.path / name
-            if not path.is_file():
-                raise ArtifactError(f"{path}: missing")
-            if sha256_file(path) != expected:
-                raise ArtifactError(f"{path}: checksum mismatch (the file changed after the study or is corrupt)")
+        verify_checksums(study.path, study.manifest.get("files", {}))
