@@ -112,7 +112,8 @@ def render_cost(arena: Arena, studies: StudyStore, settings: DashboardSettings) 
 
 
 def render_history(arena: Arena) -> None:
-    if not ui.require_models(arena):
+    if not arena.models:
+        st.caption("The run history appears once a model is trained (see above).")
         return
     store = ArtifactStore(arena.artifacts_dir)
     name = ui.model_picker(arena, [n for n in MODEL_NAMES if store.runs(n)], key="history_model")
@@ -148,6 +149,7 @@ def render_experiments(arena: Arena, settings: DashboardSettings) -> None:
     st.title("🧪 Experiments")
     st.markdown("How each model's accuracy grows with data, how it depends on its hyperparameters, what it costs, "
                 "and every kept training run.")
+    ui.require_models(arena)  # said once, above the tabs: a hidden tab's text is not on screen
     studies = StudyStore(settings.artifacts_dir)
     curves, sweeps, cost, history = st.tabs(["Learning curves", "Sweeps", "Accuracy and cost", "Run history"])
     with curves:
