@@ -20,6 +20,7 @@ PAGES = [
     st.Page("app_pages/robustness.py", title="Robustness", icon="🌀"),
     st.Page("app_pages/generalisation.py", title="Generalisation", icon="🧭"),
     st.Page("app_pages/data.py", title="Data", icon="🗂️"),
+    st.Page("app_pages/experiments.py", title="Experiments", icon="🧪"),
     st.Page("app_pages/train.py", title="Train", icon="🏋️"),
 ]
 

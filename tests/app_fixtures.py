@@ -20,7 +20,8 @@ from pipelines import config
 from pipelines.serving.settings import ARTIFACTS_ENV
 
 APP = config.PROJECT_ROOT / "app.py"
-PAGES = ("overview", "compare", "mistakes", "draw", "drawings", "robustness", "generalisation", "data", "train")
+PAGES = ("overview", "compare", "mistakes", "draw", "drawings", "robustness", "generalisation", "data", "experiments",
+         "train")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 APP_TIMEOUT_SECONDS = 180

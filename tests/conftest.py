@@ -93,3 +93,21 @@ def private_feedback_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> s
     url = f"sqlite:///{tmp_path / 'private-feedback.db'}"
     monkeypatch.setenv(config.FEEDBACK_URL_ENV, url)
     return url
+
+
+STUDY_SIZES = [200, 300]
+STUDY_SEEDS = [0, 1]
+SWEEP_GRID = ["C=1,10", "gamma=0.01,0.04"]
+
+
+@pytest.fixture(scope="session")
+def studied_artifacts(trained_artifacts: Path, sample: MnistData, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained artifacts plus a tiny learning curve (SVM, forest) and a tiny SVM sweep, run locally."""
+    from pipelines.studies.run import run_study
+
+    artifacts = tmp_path_factory.mktemp("studied") / "artifacts"
+    shutil.copytree(trained_artifacts, artifacts)
+    run_study("learning-curve", ["svm", "rf"], sample, artifacts, workers=2, sizes=STUDY_SIZES, seeds=STUDY_SEEDS,
+              show_bar=False)
+    run_study("sweep", ["svm"], sample, artifacts, workers=2, sizes=[STUDY_SIZES[-1]], grid=SWEEP_GRID, show_bar=False)
+    return artifacts

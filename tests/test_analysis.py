@@ -188,7 +188,7 @@ def test_arena_loads_models_probabilities_and_dataset(trained_artifacts: Path) -
 
 def test_arena_survives_a_missing_dataset_and_signature_tracks_new_runs(artifacts_copy: Path) -> None:
     before = runs_signature(artifacts_copy)
-    assert all(not entry.endswith(":-") for entry in before)
+    assert all(entry.split(":")[1] != "-" for entry in before)  # model:newest run:pinned run
     shutil.rmtree(artifacts_copy / "datasets")
     arena = load_arena(artifacts_copy)
     assert arena.models and arena.dataset_errors and arena.comparable() == (None, [])
@@ -196,7 +196,7 @@ def test_arena_survives_a_missing_dataset_and_signature_tracks_new_runs(artifact
     shutil.copytree(newest, newest.with_name("29990101T000000000000Z-1"))
     after = runs_signature(artifacts_copy)
     assert after[0] != before[0] and after[1:] == before[1:]
-    assert runs_signature(artifacts_copy.parent / "nothing") == tuple(f"{n}:-" for n in MODEL_NAMES)
+    assert runs_signature(artifacts_copy.parent / "nothing") == tuple(f"{n}:-:-" for n in MODEL_NAMES)
 
 
 def _confident(digit: int, confidence: float) -> np.ndarray:

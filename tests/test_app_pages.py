@@ -303,3 +303,33 @@ def test_number_mode_says_so_when_the_upload_is_blank(trained_artifacts: Path, m
     app.file_uploader(key="upload").set_value(("blank.png", blank, "image/png")).run()
     assert any("blank" in e.body for e in app.info)
     assert not [m for m in app.metric if m.label == "The number, by the soft vote"]
+
+
+def test_experiments_page_shows_studies_and_pins_a_run(studied_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    artifacts = studied_artifacts.parent / "pinning"
+    shutil.copytree(studied_artifacts, artifacts)
+    store = ArtifactStore(artifacts)
+    newest = store.runs("svm")[0]
+    older_id = "20000101T000000000000Z-1"
+    shutil.copytree(newest.path, newest.path.with_name(older_id))
+    app = visit(open_app(artifacts, monkeypatch), "experiments")
+    assert "Accuracy on the test set, mean over seeds" in texts(app)
+    assert "Cross-validated accuracy on 3 folds of 300 training images" in texts(app)
+    charts = [chart for chart in app.get("plotly_chart")]
+    assert len(charts) == 4  # learning curve, sweep heatmap, accuracy against time and against latency
+    curve, sweep = app.dataframe[0].value, app.dataframe[1].value
+    assert set(curve["model"]) == {"svm", "rf"} and (curve["seeds"] == 2).all()
+    assert len(sweep) == 4 and sweep["accuracy_mean"].is_monotonic_decreasing
+
+    app.selectbox(key="history_model").set_value("svm").run()
+    history = app.dataframe[2].value
+    assert list(history["run_id"]) == [newest.run_id, older_id] and history["served"].tolist() == [True, False]
+    assert "the newest good run" in texts(app)
+    app.selectbox(key="pin_choice").set_value(older_id).run()
+    app.button(key="pin").click().run()
+    assert not app.exception
+    assert store.pinned("svm") == older_id
+    assert f"the pinned run {older_id}" in texts(app)
+    assert app.dataframe[2].value["served"].tolist() == [False, True]
+    app.button(key="unpin").click().run()
+    assert store.pinned("svm") is None

@@ -23,11 +23,11 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 DOCS = config.PROJECT_ROOT / "docs"
 PAGE_TITLES = {"overview": "Leaderboard", "compare": "Compare the models", "mistakes": "Mistakes",
-               "draw": "Draw a digit", "drawings": "Your drawings", "robustness": "Robustness lab", "generalisation": "Generalisation",
-               "data": "The data", "train": "Train"}
+               "draw": "Draw a digit", "drawings": "Your drawings", "robustness": "Robustness lab",
+               "generalisation": "Generalisation", "data": "The data", "experiments": "Experiments", "train": "Train"}
 NAV_LABELS = {"overview": "Overview", "compare": "Compare", "mistakes": "Mistakes", "draw": "Draw",
-              "drawings": "Your drawings",
-              "robustness": "Robustness", "generalisation": "Generalisation", "data": "Data", "train": "Train"}
+              "drawings": "Your drawings", "robustness": "Robustness", "generalisation": "Generalisation", "data": "Data",
+              "experiments": "Experiments", "train": "Train"}
 EMPTY_CANVAS = "The canvas is empty"
 EXPLANATION = ".st-key-explain-canvas"
 FEEDBACK = ".st-key-feedback-canvas"

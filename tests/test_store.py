@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,56 @@ def test_dataset_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(store.load_dataset("abc")["test_images"], images)
     with pytest.raises(ArtifactError, match="cannot be read"):
         store.load_dataset("missing")
+
+
+def test_a_pinned_run_is_served_instead_of_the_newest_and_survives_pruning(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    pinned = _write_run(store, b"pinned")
+    store.pin("demo", pinned.name)
+    assert store.serving_run("demo") == (store.runs("demo")[-1], [])
+    newer = [_write_run(store, bytes([i])) for i in range(HISTORY_LIMIT + 1)]
+    kept = [run.path for run in store.runs("demo")]
+    assert pinned in kept and newer[0] not in kept and len(kept) == HISTORY_LIMIT + 1
+    assert store.serving_run("demo")[0].path == pinned
+    store.unpin("demo")
+    assert store.serving_run("demo")[0].path == newer[-1] and store.pinned("demo") is None
+
+
+def test_a_damaged_pinned_run_falls_back_to_the_newest_good_one_with_a_warning(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    pinned = _write_run(store, b"pinned")
+    store.pin("demo", pinned.name)
+    newest = _write_run(store, b"newest")
+    (pinned / "model.bin").write_bytes(b"tampered")
+    run, problems = store.serving_run("demo")
+    assert run.path == newest and "the pinned run" in problems[0] and "checksum mismatch" in problems[0]
+
+
+def test_only_an_existing_good_run_can_be_pinned(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    run = _write_run(store)
+    with pytest.raises(ArtifactError, match="no such demo run"):
+        store.pin("demo", "20200101T000000000000Z-1")
+    (run / "model.bin").write_bytes(b"tampered")
+    with pytest.raises(ArtifactError, match="checksum mismatch"):
+        store.pin("demo", run.name)
+    assert store.pinned("demo") is None
+
+
+def test_the_dashboard_loads_the_pinned_run_and_notices_the_pin(artifacts_copy: Path) -> None:
+    from pipelines.serving.arena import runs_signature
+
+    store = ArtifactStore(artifacts_copy)
+    newest = store.runs("rf")[0]
+    older = newest.path.with_name("20000101T000000000000Z-1")
+    shutil.copytree(newest.path, older)
+    before = runs_signature(artifacts_copy)
+    store.pin("rf", older.name)
+    after = runs_signature(artifacts_copy)
+    assert after[1] != before[1] and after[0] == before[0] and after[1].endswith(older.name)
+    report = load_report(artifacts_copy, ("rf",))
+    assert report.models["rf"].run.run_id == older.name and not report.models["rf"].warnings
+    shutil.rmtree(older)
+    report = load_report(artifacts_copy, ("rf",))
+    assert report.models["rf"].run.run_id == newest.run_id
+    assert any("the pinned run" in warning for warning in report.models["rf"].warnings)

@@ -1,8 +1,8 @@
 """Everything the dashboard shows, loaded once: the models, their test-set answers and the data behind them.
 
 The dashboard keeps one `Arena` per set of runs on disk; `runs_signature`
-changes whenever a training run lands, which is how a new model replaces the
-old one without restarting the app.
+changes whenever a training run lands or a run is pinned, which is how a new
+model replaces the old one without restarting the app.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_
 
 
 def runs_signature(artifacts_dir: Path | str, names: tuple[str, ...] = MODEL_NAMES) -> tuple[str, ...]:
-    """The newest run id of each model on disk (cheap: a directory listing), `-` for none."""
+    """The newest run id and the pinned run id of each model on disk (cheap: a listing and a tiny file), `-` for
+    none."""
     store = ArtifactStore(artifacts_dir)
     signature = []
     for name in names:
         runs_dir = store.runs_dir(name)
         ids = sorted(p.name for p in runs_dir.iterdir() if not p.name.startswith(".")) if runs_dir.is_dir() else []
-        signature.append(f"{name}:{ids[-1] if ids else '-'}")
+        signature.append(f"{name}:{ids[-1] if ids else '-'}:{store.pinned(name) or '-'}")
     return tuple(signature)
 
 

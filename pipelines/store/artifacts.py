@@ -4,6 +4,7 @@ Layout, one folder per model and one per run inside it:
 
     artifacts/<model>/runs/<run_id>/   model file(s), metrics.json, test_proba.npy, robustness.json,
                                        generalisation.json, manifest.json
+    artifacts/<model>/pinned           the run id the dashboard serves instead of the newest (optional)
     artifacts/datasets/<fingerprint>.npz   the test images the metrics were computed on
     artifacts/datasets/<fingerprint>.neighbours.joblib   training images searchable by similarity (pipelines.evaluation.neighbours)
 
@@ -45,8 +46,9 @@ RUNS = "runs"
 STAGING_PREFIX = ".staging-"
 DATASETS = "datasets"
 NEIGHBOURS_SUFFIX = ".neighbours.joblib"
+PINNED = "pinned"
 HISTORY_LIMIT = 5
-"""Runs kept per model; older ones are pruned after a new run lands."""
+"""Runs kept per model; older ones are pruned after a new run lands, except a pinned one."""
 
 
 class ArtifactError(RuntimeError):
@@ -81,6 +83,16 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verify_checksums(folder: Path, checksums: dict[str, str]) -> None:
+    """Raise ArtifactError naming the first file of `folder` that is missing or differs from its sha256."""
+    for relative, expected in checksums.items():
+        path = folder / relative
+        if not path.is_file():
+            raise ArtifactError(f"{path}: missing")
+        if sha256_file(path) != expected:
+            raise ArtifactError(f"{path}: checksum mismatch (the file changed after it was written or is corrupt)")
 
 
 def now_iso() -> str:
@@ -178,12 +190,7 @@ class ArtifactStore:
 
     def verify(self, run: Run) -> None:
         """Raise ArtifactError naming the first missing or altered file of a run."""
-        for relative, expected in run.manifest.get("files", {}).items():
-            path = run.path / relative
-            if not path.is_file():
-                raise ArtifactError(f"{path}: missing")
-            if sha256_file(path) != expected:
-                raise ArtifactError(f"{path}: checksum mismatch (the file changed after training or is corrupt)")
+        verify_checksums(run.path, run.manifest.get("files", {}))
 
     def latest_good(self, model_name: str) -> tuple[Run, list[str]]:
         """The newest run whose files verify, and a warning for each newer run that did not."""
@@ -197,6 +204,46 @@ class ArtifactStore:
         if problems:
             raise ArtifactError("; ".join(problems))
         raise ArtifactError(f"{self.runs_dir(model_name)}: no trained {model_name} model yet")
+
+    def pinned_path(self, model_name: str) -> Path:
+        return self.root / model_name / PINNED
+
+    def pinned(self, model_name: str) -> str | None:
+        """The run id pinned for a model, or None when the newest good run is served."""
+        try:
+            return self.pinned_path(model_name).read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def pin(self, model_name: str, run_id: str) -> Run:
+        """Serve this run instead of the newest; it must exist and verify. Pruning keeps it."""
+        run = next((run for run in self.runs(model_name) if run.run_id == run_id), None)
+        if run is None:
+            raise ArtifactError(f"{self.runs_dir(model_name) / run_id}: no such {model_name} run to pin")
+        self.verify(run)
+        atomic_write_bytes(self.pinned_path(model_name), f"{run_id}\n".encode())
+        return run
+
+    def unpin(self, model_name: str) -> None:
+        """Serve the newest good run again."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.pinned_path(model_name))
+
+    def serving_run(self, model_name: str) -> tuple[Run, list[str]]:
+        """The run to serve: the pinned one if it verifies, else the newest good run, with the reasons why not."""
+        pinned = self.pinned(model_name)
+        if pinned is None:
+            return self.latest_good(model_name)
+        run = next((run for run in self.runs(model_name) if run.run_id == pinned), None)
+        try:
+            if run is None:
+                raise ArtifactError(f"{self.runs_dir(model_name) / pinned}: missing")
+            self.verify(run)
+            return run, []
+        except ArtifactError as error:
+            fallback, problems = self.latest_good(model_name)
+            return fallback, [f"the pinned run {pinned} cannot be served ({error}), so the newest good run is served instead",
+                              *problems]
 
     def dataset_path(self, fingerprint: str) -> Path:
         return self.root / DATASETS / f"{fingerprint}.npz"
@@ -247,8 +294,10 @@ class ArtifactStore:
         return payload
 
     def _prune(self, model_name: str) -> None:
+        pinned = self.pinned(model_name)
         for run in self.runs(model_name)[HISTORY_LIMIT:]:
-            shutil.rmtree(run.path, ignore_errors=True)
+            if run.run_id != pinned:
+                shutil.rmtree(run.path, ignore_errors=True)
 
     @staticmethod
     def _remove_abandoned_staging(runs_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Which models exist, and loading the latest good run of each.
+"""Which models exist, and loading the run of each the dashboard serves (pinned, else the latest good).
 
 Registering a model is one line in MODEL_CLASSES. Classes are imported only
 when needed, so commands that touch the scikit-learn models do not pay for
@@ -89,9 +89,11 @@ class LoadReport:
 
 
 def load_model(name: str, store: ArtifactStore) -> LoadedModel:
-    """The newest run of one model whose checksums verify; raises ArtifactError naming the bad file."""
-    run, skipped = store.latest_good(name)
-    warnings = [f"a newer run was skipped: {problem}" for problem in skipped]
+    """The pinned run of one model, else its newest run whose checksums verify; raises ArtifactError naming the
+    bad file."""
+    run, skipped = store.serving_run(name)
+    warnings = [problem if problem.startswith("the pinned run") else f"a newer run was skipped: {problem}"
+                for problem in skipped]
     trained_with = run.manifest.get("versions", {})
     for package, version in library_versions(name).items():
         if package in trained_with and trained_with[package] != version:
