@@ -13,6 +13,7 @@ from pipelines import config
 from pipelines.data.sources import DataSourceError, add_data_argument
 from pipelines.evaluation.report import machine_description
 from pipelines.store.artifacts import ArtifactError
+from pipelines.store.registry import LoadedModel, load_models
 
 logger = logging.getLogger("pipelines.benchmarks")
 
@@ -48,3 +49,11 @@ def provenance(source: str, command: str, rows: Sequence[dict[str, Any]]) -> lis
         f"- command: `{command}`",
         "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
     ]
+
+
+def trained_models(artifacts: Path) -> dict[str, LoadedModel]:
+    """The models a benchmark measures; none trained is said plainly (the caller exits with 1)."""
+    models = load_models(artifacts)
+    if not models:
+        logger.error("no model could be loaded from %s: train first (python -m pipelines.train)", artifacts)
+    return models

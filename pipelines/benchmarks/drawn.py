@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 
 from pipelines import config
-from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark
+from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark, trained_models
 from pipelines.data.sources import load_data
 from pipelines.evaluation.drawn import DRAWN, DrawnConfig, StrokeStyle, contact_sheet, iter_drawn_digits
 from pipelines.evaluation.generalisation import NO_DIGIT
 from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 from pipelines.reading.canvas import FRONT_END, canvas_to_mnist, naive_resize
-from pipelines.store.registry import LoadedModel, load_models
+from pipelines.store.registry import LoadedModel
 
 logger = logging.getLogger("pipelines.benchmarks.drawn")
 
@@ -205,9 +205,8 @@ def markdown_report(rows: list[dict[str, Any]], breakdowns: Breakdowns, names: S
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     settings = BenchSettings(count=args.count, seed=args.seed)
     data = load_data(args.data)
-    models = load_models(args.artifacts)
+    models = trained_models(args.artifacts)
     if not models:
-        logger.error("no model could be loaded from %s: train first (python -m pipelines.train)", args.artifacts)
         return 1
     logger.info("drawing %d digits from %s", settings.count, data.source)
     fronts = prepare(data.test_images, data.test_labels, settings, DRAWN, args.sheet)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from pipelines import config
-from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark
+from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark, trained_models
 from pipelines.benchmarks.drawn import band_columns
 from pipelines.data.sources import load_data
 from pipelines.evaluation.drawn import contact_sheet
@@ -44,7 +44,7 @@ from pipelines.evaluation.generalisation import (
 )
 from pipelines.evaluation.out_of_style import OUT_OF_STYLE, OutOfStyleConfig, make_out_of_style
 from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
-from pipelines.store.registry import LoadedModel, load_models
+from pipelines.store.registry import LoadedModel
 
 logger = logging.getLogger("pipelines.benchmarks.out_of_style")
 
@@ -158,9 +158,8 @@ def save_sheet(settings: BenchSettings, style: OutOfStyleConfig, path: Path) -> 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     settings = BenchSettings(count=args.count, drawn_count=args.drawn_count, seed=args.seed)
     data = load_data(args.data)
-    models = load_models(args.artifacts)
+    models = trained_models(args.artifacts)
     if not models:
-        logger.error("no model could be loaded from %s: train first (python -m pipelines.train)", args.artifacts)
         return 1
     logger.info("drawing %d out-of-style and %d drawn digits", settings.count, settings.drawn_count)
     sets = GeneralisationSets(read_drawn(data.test_images, data.test_labels, settings.drawn_count, settings.seed),

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipelines import config
-from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark
+from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark, trained_models
 from pipelines.data.sources import load_data
 from pipelines.evaluation.analysis import soft_vote
 from pipelines.evaluation.numbers import read_number
@@ -32,7 +32,7 @@ from pipelines.evaluation.photos import PAPERS, PHOTO_SET, iter_numbers, iter_ph
 from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.serving.settings import DashboardSettings
-from pipelines.store.registry import LoadedModel, load_models
+from pipelines.store.registry import LoadedModel
 
 logger = logging.getLogger("pipelines.benchmarks.photos")
 
@@ -151,9 +151,8 @@ def numbers_report(rows: list[dict[str, Any]], names: Sequence[str], facts: list
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     settings = PhotoBenchSettings(count=args.count, numbers=args.numbers, seed=args.seed)
     data = load_data(args.data)
-    models = load_models(args.artifacts)
+    models = trained_models(args.artifacts)
     if not models:
-        logger.error("no model could be loaded from %s: train first (python -m pipelines.train)", args.artifacts)
         return 1
     names = list(models)
     facts = _facts("python -m pipelines.benchmarks.photos " + shlex.join(argv), data.source, models)
