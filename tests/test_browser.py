@@ -47,6 +47,7 @@ STROKES: list[list[list[tuple[float, float]]]] = [
     [[(0.3, 0.2), (0.7, 0.2), (0.5, 0.45), (0.7, 0.65), (0.5, 0.85), (0.3, 0.75)]],  # 3
 ]
 STEPS_PER_SEGMENT = 6
+WIDE_CANVAS_PX = 600  # the digit canvas is 280 px wide, the Number mode's 840
 NUMBER_STROKES = [STROKES[0], STROKES[1], STROKES[2]]  # 1, 7, 0: each written in its third of the wide canvas
 
 
@@ -206,7 +207,7 @@ def label_drawing(page: object, strokes: list[list[tuple[float, float]]], right:
 def label_drawings(page: object) -> None:
     """None labelled yet; one drawing labelled right and one wrong; then two drawings, the soft vote right on half."""
     open_page(page, "drawings")
-    assert page.get_by_text("No labelled drawings yet").count() == 1
+    page.get_by_text("No labelled drawings yet").wait_for(timeout=LOAD_SECONDS * 1000)
     open_page(page, "draw")
     label_drawing(page, STROKES[0], right=True)
     clear_canvas(page, "button")
@@ -220,8 +221,12 @@ def label_drawings(page: object) -> None:
 
 def write_a_number_and_upload_a_photo(page: object, tmp_path: Path) -> None:
     """Number mode: three digits written across the wide canvas, then a photographed number uploaded."""
-    page.get_by_role("button", name="A number").click()
-    page.wait_for_function("document.querySelector('canvas.upper-canvas').width > 600", timeout=LOAD_SECONDS * 1000)
+    page.get_by_role("radio", name="A number").click()  # st.segmented_control renders a radio group
+    wide = page.locator("canvas.upper-canvas").first  # inside the component's shadow root: a locator pierces it
+    deadline = time.monotonic() + LOAD_SECONDS
+    while (wide.bounding_box() or {"width": 0})["width"] < WIDE_CANVAS_PX:
+        assert time.monotonic() < deadline, "the Number mode's wide canvas did not appear"
+        page.wait_for_timeout(200)
     wait_until_idle(page)
     for position, strokes in enumerate(NUMBER_STROKES):
         draw(page, [[((position + x) / len(NUMBER_STROKES), y) for x, y in stroke] for stroke in strokes])
