@@ -27,3 +27,4 @@ PAGES = [
 navigation = st.navigation(PAGES)
 ui.render_frame(ui.get_arena())
 navigation.run()
+ui.start_loading_models()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,12 +17,14 @@ from PIL import Image, ImageDraw
 
 from pipelines import config
 from pipelines.evaluation.analysis import ConfusionView
-from pipelines.evaluation.people import PeopleScores, score_held_out
-from pipelines.feedback import FeedbackError, FeedbackStore
 from pipelines.serving.arena import Arena, load_arena, runs_signature
 from pipelines.serving.settings import DashboardSettings, load_settings
-from pipelines.store.registry import MODEL_NAMES
+from pipelines.store.registry import MODEL_NAMES, LoadedModel
 from pipelines.training.jobs import JobError, TrainingRequest, job_status, latest_job, start_training
+
+if TYPE_CHECKING:  # imported where used: the leaderboard is drawn before SQLAlchemy or SciPy's statistics load
+    from pipelines.evaluation.people import PeopleScores
+    from pipelines.feedback import FeedbackStore
 
 TRAIN_PAGE = "app_pages/train.py"
 DRAW_PAGE = "app_pages/draw.py"
@@ -29,6 +32,8 @@ TRAIN_COMMAND = "python -m pipelines.train --profile quick"
 MODEL_COLOURS = {"svm": "#4C78A8", "rf": "#54A24B", "cnn": "#E45756"}
 """One colour per model, the same on every chart."""
 ENSEMBLE_COLOUR = "#9D755D"
+MODEL_STATE_POLL_SECONDS = 1.0
+"""How often the sidebar looks again whether the models have finished loading."""
 THUMBNAIL_SCALE = 3
 """Test images are 28 px; shown three times larger with hard pixel edges."""
 DRAWINGS_PAGE = "app_pages/drawings.py"
@@ -41,17 +46,41 @@ def settings() -> DashboardSettings:
     return load_settings()
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the models…")
+@st.cache_resource(max_entries=4, show_spinner="Reading the trained runs…")
 def _cached_arena(artifacts_dir: str, signature: tuple[str, ...]) -> Arena:
-    """One load per set of runs on disk; a new run changes `signature` and so triggers a reload."""
+    """One load per set of runs on disk; a new run changes `signature` and so triggers a reload. The classifiers
+    load in the background meanwhile."""
     del signature  # only part of the cache key
-    return load_arena(artifacts_dir)
+    return load_arena(artifacts_dir, start_loading=False)
 
 
 def get_arena() -> Arena:
     """The models and their test results, loaded once per process and per set of runs."""
     artifacts_dir = settings().artifacts_dir
     return _cached_arena(str(artifacts_dir), runs_signature(artifacts_dir))
+
+
+def start_loading_models() -> None:
+    """Called by the router once a page has been drawn: the first page never shares the CPU with model loading."""
+    get_arena().start_loading()
+
+
+def ready_models(arena: Arena) -> dict[str, LoadedModel]:
+    """The models that can answer now, waiting with a spinner while they load (one that failed is left out, and
+    named by `render_frame`)."""
+    if not arena.loading:
+        return arena.ready_models()
+    with st.spinner("Loading the models (the first visit after a start or a new training run)…"):
+        return arena.ready_models()
+
+
+@st.fragment(run_every=MODEL_STATE_POLL_SECONDS)
+def _loading_notice(arena: Arena) -> None:
+    """Shown while the models load; when they are ready the page reruns once to show their state."""
+    if arena.loading:
+        st.caption("⏳ Loading the models in the background; the pages of stored results do not wait for them.")
+    else:
+        st.rerun()
 
 
 def model_label(arena: Arena, name: str) -> str:
@@ -67,10 +96,14 @@ def render_frame(arena: Arena) -> None:
                 model = arena.models[name]
                 data = model.manifest.get("data", {})
                 finished = str(model.manifest.get("finished_at", "?")).replace("T", " ")[:16]
+                state = "failed to load" if model.load_error else f"answers with {model.serves_with}"
                 st.markdown(f"**{model.title}**  \n{model.manifest.get('profile', '?')} profile · {finished} UTC  \n"
-                            f"data: {data.get('source', '?')}, {data.get('n_train', 0):,} training images")
+                            f"data: {data.get('source', '?')}, {data.get('n_train', 0):,} training images  \n"
+                            f"{state}")
             else:
                 st.markdown(f"**{name}**: not loaded")
+        if arena.loading:
+            _loading_notice(arena)
         job = latest_job(settings().jobs_dir)
         if job is not None and job_status(job).state == "running":
             st.info("⏳ A training run is in progress.")
@@ -78,8 +111,8 @@ def render_frame(arena: Arena) -> None:
     for name, reason in arena.fallback_reasons().items():
         st.error(f"⚠️ **{model_label(arena, name)} was trained on the small bundled sample, not on full MNIST.** "
                  f"{reason}", icon="🚨")
-    for name, error in arena.errors.items():
-        if arena.models and name not in arena.models:
+    for name, error in {**arena.errors, **arena.load_errors()}.items():
+        if arena.models:
             st.warning(f"The **{name}** model could not be loaded, so it is left out; the others are used. {error}",
                        icon="⚠️")
     for name, model in arena.models.items():
@@ -181,12 +214,16 @@ def confusion_figure(matrix: np.ndarray, view: ConfusionView, height: int) -> go
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _cached_feedback_store(url: str) -> FeedbackStore:
+    from pipelines.feedback import FeedbackStore
+
     return FeedbackStore(url)
 
 
 def feedback_store() -> FeedbackStore | None:
     """The store of labelled drawings (MNIST_FEEDBACK_URL, else feedback.db beside the models), opened once;
     None, with the reason shown, when it cannot be opened."""
+    from pipelines.feedback import FeedbackError
+
     url = config.feedback_url_from_env(settings().artifacts_dir)
     try:
         return _cached_feedback_store(url)
@@ -204,14 +241,18 @@ def session_id() -> str:
 def _cached_people_scores(_arena: Arena, _store: FeedbackStore, url: str, version: tuple[int, int],
                           signature: tuple[str, ...]) -> PeopleScores:
     """Recomputed only when a drawing is added or deleted or a new run lands (the key: url, version, signature)."""
+    from pipelines.evaluation.people import score_held_out
+
     images, labels = _store.dataset("held_out")
-    return score_held_out(_arena.models, images, labels)
+    return score_held_out(_arena.ready_models(), images, labels)
 
 
 def people_scores(arena: Arena) -> PeopleScores | None:
     """The loaded models' accuracy on the held-out labelled drawings, or None when the store cannot be read."""
+    if not arena.models or arena.loading:  # scored once the models are ready, never waited for
+        return None
     store = feedback_store()
-    if store is None or not arena.models:
+    if store is None:
         return None
     return _cached_people_scores(arena, store, store.url, store.version(), runs_signature(arena.artifacts_dir))
 

@@ -27,7 +27,8 @@ BADGE_COLOURS = {"unanimous": "green", "majority": "orange", "split": "red"}
 MODEL_SEES_SCALE = 5
 BAR_GREY = "#C9D1DA"
 WHY = "🔍 Why this prediction"
-MAP_HEADINGS = {"saliency": "the strokes that decided", "importance": "the pixels it relies on"}
+MAP_HEADINGS = {"saliency": "the strokes that decided", "importance": "the pixels it relies on",
+                "occlusion": "the strokes it could not do without"}
 
 
 def probability_bars(probabilities: np.ndarray, colour: str, height: int) -> str:
@@ -69,6 +70,10 @@ def map_caption(pixel_map: PixelMap) -> str:
         return (f"The parts of your strokes that pushed it towards **{pixel_map.digit}**, brightest where they pushed "
                 f"most (gradient × input, smoothed over noisy copies); your drawing outlined in white. "
                 f"{pixel_map.milliseconds:.0f} ms.")
+    if pixel_map.method == "occlusion":
+        return (f"Where hiding a small square of your strokes most lowered its confidence in **{pixel_map.digit}**, "
+                f"brightest where the loss was largest (occlusion: forward passes only); your drawing outlined in "
+                f"white. {pixel_map.milliseconds:.0f} ms.")
     return ("How much the forest relies on each pixel (its feature importances: the same for every drawing), under "
             "your drawing **deskewed**, outlined in white: the forest reads deskewed pixels, so this is what it saw.")
 
@@ -113,7 +118,7 @@ def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, so
     elif reading.problem == "unreadable":
         st.warning(UNREADABLE)
     else:
-        predictions = predict_all(arena.models, reading.image)
+        predictions = predict_all(ui.ready_models(arena), reading.image)
         show_predictions(reading.image, predictions, settings, source)
         feedback_views.label_answer(reading.image, predictions, feedback_views.run_ids(arena),
                                     input_thumbnail(pixels) if pixels is not None else None, source, source, "digit")
@@ -122,7 +127,8 @@ def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, so
 
 def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSettings, source: str) -> None:
     """Every digit of a written number boxed, read by every model and by the soft vote; one digit explained."""
-    number = read_number(arena.models, pixels, settings.sure_above) if pixels is not None else NumberReading([])
+    models = ui.ready_models(arena)
+    number = read_number(models, pixels, settings.sure_above) if pixels is not None else NumberReading([])
     if not number.digits:
         show_reading(Reading(None, "empty" if pixels is None else problem_of(pixels)), arena, settings, source)
         return
@@ -135,7 +141,7 @@ def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSett
                   delta_color="off", delta_arrow="off")
         st.caption(f"`{UNSURE_DIGIT}` marks a digit the models disagree on or the soft vote is below "
                    f"{settings.sure_above:.0%} sure of. Each model reads: " + ", ".join(
-                       f"**{arena.models[name].title}** {number.read_by(name)}" for name in arena.models))
+                       f"**{model.title}** {number.read_by(name)}" for name, model in models.items()))
     for position, (column, digit) in enumerate(zip(st.columns(len(boxes)), number.digits), start=1):
         with column.container(border=True, key=f"number-{source}-digit-{position}"):
             st.image(ui.enlarge(digit.piece.image), caption=f"digit {position}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -9,9 +11,11 @@ import streamlit as st
 import ui
 from pipelines.config import FEEDBACK
 from pipelines.evaluation.analysis import LEADERBOARD_COLUMNS, LITERATURE, best_models, leaderboard, plain_reading
-from pipelines.evaluation.people import PeopleScores
 from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
+
+if TYPE_CHECKING:
+    from pipelines.evaluation.people import PeopleScores
 
 BEST_STYLE = "background-color: #FDE2E1; font-weight: 700"
 CONTEXT_TITLES = {"title": "Model", "trained": "Trained (UTC)", "profile": "Profile", "data": "Data"}

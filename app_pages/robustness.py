@@ -49,7 +49,9 @@ def _sample_at_strength(arena: Arena, test_set: tuple[dict[str, np.ndarray], lis
     rng = np.random.default_rng(settings.seed)
     index = int(rng.integers(len(dataset["test_labels"])))
     image = perturb(as_unit_float(dataset["test_images"][index : index + 1]), kind, strength, rng)
-    answers = ", ".join(f"{name}: **{int(arena.models[name].predict_proba(image).argmax())}**" for name in names)
+    models = ui.ready_models(arena)
+    answers = ", ".join(f"{name}: **{int(models[name].predict_proba(image).argmax())}**" for name in names
+                        if name in models)
     st.image(ui.enlarge(image[0]), width=settings.thumbnail_px)
     st.caption(f"Test image #{index}, true digit {int(dataset['test_labels'][index])}; the models answer:")
     st.markdown(answers)

@@ -100,6 +100,35 @@ class CnnParams:
     thickness_probability: float = 0.25
 
 
+SERVING_ENV = "MNIST_SERVING"
+"""`onnx` (the default): serve a run through ONNX Runtime when it has a checked ONNX graph; `native`: always the
+library the model was trained with (TensorFlow for the CNN)."""
+SERVING_FORMATS = ("onnx", "native")
+
+
+@dataclass(frozen=True)
+class OnnxSettings:
+    """Serving through ONNX Runtime: the graphs exported at training time, and how closely they must agree with the
+    models they came from on the whole test set before they may be served."""
+
+    filename: str = "model.onnx"
+    opset: int = 18
+    min_same_label: float = 0.999  # share of test images on which the graph gives the original's digit
+    max_probability_gap: float = 1e-4  # largest difference in any class probability on any test image
+    threads_per_call: int = 1  # one core per answer, so that many people drawing at once share both cores
+
+
+ONNX = OnnxSettings()
+
+
+def serving_from_env() -> str:
+    """How models are served: MNIST_SERVING if set (onnx or native), else onnx."""
+    value = os.environ.get(SERVING_ENV, "").strip().lower() or SERVING_FORMATS[0]
+    if value not in SERVING_FORMATS:
+        raise ValueError(f"{SERVING_ENV}={value!r}: choose one of {', '.join(SERVING_FORMATS)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named set of hyperparameters for every model, plus how much data to train on."""

@@ -256,10 +256,11 @@ def test_a_read_digit_is_explained(trained_artifacts: Path, sample, monkeypatch:
     app = _upload_a_three(visit(open_app(trained_artifacts, monkeypatch), "draw"), sample)
     [why] = [e for e in app.expander if e.label == "🔍 Why this prediction"]
     said = "\n".join(c.value for c in why.caption) + "\n".join(m.value for m in why.markdown)
-    assert "Convolutional network**: the strokes that decided" in said
+    assert "Convolutional network**: the strokes it could not do without" in said  # occlusion: served by ONNX
+    assert "Support vector machine**: the strokes it could not do without" in said and "occlusion" in said
     assert "Random forest**: the pixels it relies on" in said and "**deskewed**" in said
     assert "The most similar training images" in said and " of 8 are " in said
-    assert len(why.image) == 3  # two maps and one grid of neighbours
+    assert len(why.image) == 4  # three maps and one grid of neighbours
     assert not why.info
 
 
@@ -270,8 +271,8 @@ def test_without_a_neighbour_index_the_maps_stay_and_an_info_says_why(artifacts_
     app = _upload_a_three(visit(open_app(artifacts_copy, monkeypatch), "draw"), sample)
     [why] = [e for e in app.expander if e.label == "🔍 Why this prediction"]
     assert any("most similar training images cannot be shown" in i.body and "missing" in i.body for i in why.info)
-    assert len(why.image) == 2
-    assert "the strokes that decided" in "\n".join(m.value for m in why.markdown)
+    assert len(why.image) == 3
+    assert "the strokes it could not do without" in "\n".join(m.value for m in why.markdown)
 
 
 def _upload_a_number(app: AppTest, sample, labels: tuple[int, ...]) -> AppTest:

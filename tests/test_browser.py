@@ -16,6 +16,8 @@ import pytest
 from app_fixtures import CHROMIUM, CHROMIUM_ARGS, number_photo, png_bytes, streamlit_server
 
 from pipelines import config
+from pipelines.benchmarks import dashboard
+from pipelines.benchmarks.dashboard import STROKES, draw
 from pipelines.data.sources import load_sample
 from pipelines.store.registry import MODEL_NAMES
 
@@ -32,21 +34,12 @@ EMPTY_CANVAS = "The canvas is empty"
 EXPLANATION = ".st-key-explain-canvas"
 FEEDBACK = ".st-key-feedback-canvas"
 SAVED = "Saved as a"
-EXPLANATION_IMAGES = 2 + 8  # the CNN's and the forest's maps, then eight neighbours
+EXPLANATION_IMAGES = 3 + 8  # a map for each model (occlusion for the ONNX-served SVM and CNN), then eight neighbours
 LOAD_SECONDS = 120
 PREDICTION_SECONDS = 30
 DRAWINGS = 12
 VIEWPORT = {"width": 1400, "height": 1000}
 MAX_SCREENSHOT_HEIGHT = 4000
-STROKES: list[list[list[tuple[float, float]]]] = [
-    [[(0.5, 0.15), (0.5, 0.85)]],                                              # 1
-    [[(0.25, 0.2), (0.75, 0.2), (0.4, 0.85)]],                                 # 7
-    [[(0.5, 0.15), (0.72, 0.3), (0.72, 0.7), (0.5, 0.85), (0.28, 0.7), (0.28, 0.3), (0.5, 0.15)]],  # 0
-    [[(0.3, 0.25), (0.5, 0.15), (0.7, 0.25), (0.65, 0.45), (0.3, 0.85), (0.75, 0.85)]],  # 2
-    [[(0.6, 0.15), (0.25, 0.6), (0.75, 0.6)], [(0.6, 0.4), (0.6, 0.85)]],      # 4
-    [[(0.3, 0.2), (0.7, 0.2), (0.5, 0.45), (0.7, 0.65), (0.5, 0.85), (0.3, 0.75)]],  # 3
-]
-STEPS_PER_SEGMENT = 6
 WIDE_CANVAS_PX = 600  # the digit canvas is 280 px wide, the Number mode's 840
 NUMBER_STROKES = [STROKES[0], STROKES[1], STROKES[2]]  # 1, 7, 0: each written in its third of the wide canvas
 
@@ -91,30 +84,12 @@ def assert_no_exception(page: object) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def draw(page: object, strokes: list[list[tuple[float, float]]]) -> None:
-    """Mouse strokes on the canvas, in fractions of its size; returns after the last mouse-up."""
-    canvas = page.locator("canvas.upper-canvas").first
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=STEPS_PER_SEGMENT)
-        page.mouse.up()
-
-
 def predictions(page: object) -> list[object]:
     return [page.locator(f".st-key-prediction-canvas-{name}") for name in MODEL_NAMES]
 
 
 def wait_for_predictions(page: object) -> None:
-    """Until every model's digit, confidence and probability chart are drawn."""
-    complete = " && ".join(
-        f"!!document.querySelector('.st-key-prediction-canvas-{name} [data-testid=stMetricDelta]')"
-        f" && !!document.querySelector('.st-key-prediction-canvas-{name} .probability-bars')"
-        for name in MODEL_NAMES)
-    page.wait_for_function(complete, timeout=PREDICTION_SECONDS * 1000, polling="raf")
+    dashboard.wait_for_predictions(page, PREDICTION_SECONDS)
 
 
 def wait_for_explanation(page: object) -> object:

@@ -29,7 +29,14 @@ RANDOM_PATCHES = 5
 
 @pytest.fixture(scope="module")
 def arena(trained_artifacts: Path) -> Arena:
-    return load_arena(trained_artifacts)
+    """Served as trained (TensorFlow for the CNN), so the CNN has its saliency map."""
+    return load_arena(trained_artifacts, serving="native")
+
+
+@pytest.fixture(scope="module")
+def served(trained_artifacts: Path) -> Arena:
+    """Served as the dashboard serves them: the SVM and the CNN through ONNX Runtime."""
+    return load_arena(trained_artifacts, serving="onnx")
 
 
 @pytest.fixture(scope="module")
@@ -64,26 +71,49 @@ def test_saliency_lies_on_the_ink(arena: Arena, test_digits) -> None:
         assert values[image >= INK].mean() > 5 * values[~near_ink].mean()
 
 
-def test_covering_the_most_salient_region_costs_more_confidence_than_covering_other_ink(arena: Arena,
-                                                                                       sample: MnistData) -> None:
-    """Deletion check: the peak of the map matters more to the CNN than a random piece of the stroke of the same
-    size (a map that merely traced the ink would do no better than the random piece)."""
-    cnn = arena.models["cnn"]
+def _deletion_drops(model, explain_map, images: np.ndarray) -> tuple[float, float, float]:
+    """Mean fall in the answer's probability when covering the map's peak, a random piece of ink, a random place."""
     rng = np.random.default_rng(0)
     salient_drops, ink_drops, anywhere_drops = [], [], []
-    for image in as_unit_float(sample.test_images[:OCCLUDED_DIGITS]):
-        values, digit = arena.explainer.saliencies["cnn"](image)
+    for image in images:
+        values, digit = explain_map(image)
         peak = np.unravel_index(np.argmax(ndimage.uniform_filter(values, PATCH, mode="constant")), values.shape)
         inked = np.argwhere(image >= INK)
         on_ink = [tuple(inked[i]) for i in rng.integers(len(inked), size=RANDOM_PATCHES)]
         anywhere = [tuple(rng.integers(0, 28, size=2)) for _ in range(RANDOM_PATCHES)]
         covered = [_occluded(image, centre) for centre in [peak, *on_ink, *anywhere]]
-        clean, salient, *others = cnn.predict_proba(np.stack([image, *covered]))[:, digit]
+        clean, salient, *others = model.predict_proba(np.stack([image, *covered]))[:, digit]
         salient_drops.append(clean - salient)
         ink_drops.append(clean - np.mean(others[:RANDOM_PATCHES]))
         anywhere_drops.append(clean - np.mean(others[RANDOM_PATCHES:]))
-    salient, ink, anywhere = np.mean(salient_drops), np.mean(ink_drops), np.mean(anywhere_drops)
+    return float(np.mean(salient_drops)), float(np.mean(ink_drops)), float(np.mean(anywhere_drops))
+
+
+def test_covering_the_most_salient_region_costs_more_confidence_than_covering_other_ink(arena: Arena,
+                                                                                       sample: MnistData) -> None:
+    """Deletion check: the peak of the map matters more to the CNN than a random piece of the stroke of the same
+    size (a map that merely traced the ink would do no better than the random piece)."""
+    salient, ink, anywhere = _deletion_drops(arena.models["cnn"], arena.explainer.saliencies["cnn"],
+                                             as_unit_float(sample.test_images[:OCCLUDED_DIGITS]))
     assert salient > 1.5 * ink and salient > 5 * anywhere, (salient, ink, anywhere)
+
+
+@pytest.mark.parametrize("name", ["cnn", "svm"])
+def test_the_occlusion_peak_of_a_served_graph_costs_more_than_other_ink(served: Arena, sample: MnistData,
+                                                                        name: str) -> None:
+    """The same deletion check for the forward-only maps of the models served through ONNX Runtime."""
+    assert served.explainer.occlusions[name].model.serves_with == "ONNX Runtime"
+    salient, ink, anywhere = _deletion_drops(served.models[name], served.explainer.occlusions[name],
+                                             as_unit_float(sample.test_images[:OCCLUDED_DIGITS]))
+    assert salient > 1.5 * ink and salient > 5 * anywhere, (salient, ink, anywhere)
+
+
+def test_an_occlusion_map_lies_on_the_ink_and_explains_the_answer(served: Arena, test_digits) -> None:
+    images, _ = test_digits
+    for image in images[:10]:
+        values, digit = served.explainer.occlusions["cnn"](image)
+        assert values.shape == (28, 28) and values.min() >= 0 and values[image == 0].sum() == 0
+        assert digit == int(served.models["cnn"].predict_proba(image[None]).argmax())
 
 
 def test_a_network_without_a_softmax_head_is_refused() -> None:
@@ -108,14 +138,17 @@ def test_the_forest_map_is_its_importances_over_the_deskewed_drawing(arena: Aren
     assert not np.allclose(forest_map.seen, images[1])
 
 
-def test_each_model_gets_the_map_it_can_give_and_missing_ones_are_left_out(arena: Arena, test_digits) -> None:
+def test_each_model_gets_the_map_it_can_give_and_missing_ones_are_left_out(arena: Arena, served: Arena,
+                                                                           test_digits) -> None:
     images, _ = test_digits
-    assert {m.model: m.method for m in arena.explainer.explain(images[2]).maps} == {"cnn": "saliency",
-                                                                                   "rf": "importance"}
+    assert {m.model: m.method for m in arena.explainer.explain(images[2]).maps} == {
+        "cnn": "saliency", "rf": "importance", "svm": "occlusion"}
+    assert {m.model: m.method for m in served.explainer.explain(images[2]).maps} == {
+        "cnn": "occlusion", "rf": "importance", "svm": "occlusion"}
     only_svm = Explainer({"svm": arena.models["svm"]}, None).explain(images[2])
-    assert only_svm.maps == () and only_svm.neighbours is None
+    assert [m.method for m in only_svm.maps] == ["occlusion"] and only_svm.neighbours is None
     no_cnn = Explainer({name: arena.models[name] for name in ("svm", "rf")}, arena.neighbours).explain(images[2])
-    assert [m.model for m in no_cnn.maps] == ["rf"] and len(no_cnn.neighbours.labels) == EXPLAIN.neighbours_shown
+    assert [m.model for m in no_cnn.maps] == ["rf", "svm"] and len(no_cnn.neighbours.labels) == EXPLAIN.neighbours_shown
 
 
 def test_heatmap_runs_from_black_to_the_model_colour_with_the_drawing_outlined_in_white() -> None:
@@ -191,7 +224,7 @@ def test_a_missing_index_is_named_and_the_models_still_explain(artifacts_copy: P
     assert arena.neighbours is None
     assert "neighbours.joblib: missing" in arena.neighbours_error and "retrain" in arena.neighbours_error
     explanation = arena.explainer.explain(test_digits[0][0])
-    assert explanation.neighbours is None and len(explanation.maps) == 2
+    assert explanation.neighbours is None and len(explanation.maps) == 3
 
 
 @pytest.mark.parametrize(("payload", "message"), [
@@ -227,4 +260,5 @@ def test_the_latency_benchmark_writes_its_section(trained_artifacts: Path, tmp_p
     assert explain_bench.main(argv) == 0
     section = out.read_text()
     assert "<!-- begin explain-latency -->" in section and "<!-- end explain-latency -->" in section
-    assert all(part in section for part in ("whole explanation", "cnn saliency", "rf importance", "| neighbours |"))
+    assert all(part in section for part in ("whole explanation", "cnn occlusion", "svm occlusion", "rf importance",
+                                            "| neighbours |"))

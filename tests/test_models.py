@@ -92,7 +92,7 @@ def test_metrics_are_the_stored_metrics(models: dict, trained_artifacts: Path) -
 
 def test_the_cnn_traces_its_forward_pass_when_loaded_not_on_the_first_drawing(trained_artifacts: Path,
                                                                             test_images: np.ndarray) -> None:
-    cnn = load_model("cnn", ArtifactStore(trained_artifacts))
+    cnn = load_model("cnn", ArtifactStore(trained_artifacts), serving="native")
     forward = cnn.classifier._compiled_forward()
     traced_at_load = forward.experimental_get_tracing_count()
     cnn.predict_proba(test_images[:1])

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         "- models: " + ", ".join(f"{name} `{m.run.run_id}` ({m.manifest.get('profile', '?')} profile)"
                                  for name, m in models.items()),
         f"- {len(drawings)} drawn test digits read by canvas_to_mnist; {EXPLAIN.smoothgrad_samples} noisy copies "
-        f"for the saliency; first call (compiles it) {first_ms:.0f} ms",
+        f"for a saliency map (TensorFlow serving only); first call {first_ms:.0f} ms",
         f"- neighbour index: {len(index.labels):,} training images, {index.components} components, {size_mb:.1f} MB, "
         f"loaded in {load_seconds:.2f} s; the majority label of the {EXPLAIN.neighbours_shown} nearest is the drawn "
         f"digit's for {agreeing / len(drawings):.1%} of the drawings",

@@ -10,6 +10,7 @@ models learn from what a drawing of that digit would look like to them.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import multiprocessing
 import os
@@ -61,6 +62,10 @@ def _vary_chunk(images: np.ndarray, rotations: np.ndarray, shears: np.ndarray, s
     return np.stack([vary_digit(*args) for args in zip(images, rotations, shears, steps)])
 
 
+_last_varied: dict[str, object] = {}
+"""The key and result of the last `with_varied_copies` call (one set: the memory of one copy of the data)."""
+
+
 def source_indices(count: int, repeats: int) -> np.ndarray:
     """Which of `count` images each row of `repeats` stacked passes over them came from: image i at k·count + i.
 
@@ -96,9 +101,16 @@ def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, 
 
 def with_varied_copies(images: np.ndarray, labels: np.ndarray, variation: DrawingVariation, copies: int,
                        progress: Progress | None = None, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """The training set followed by its varied copies, and the labels to match."""
+    """The training set followed by its varied copies, and the labels to match.
+
+    The copies of the last set varied are kept, so models trained one after another on the same digits (the SVM
+    and the forest of one training run) make them once.
+    """
     if progress is not None:
         progress.note(f"adding {copies} rotated, slanted, re-stroked copies of each digit")
-    varied = varied_copies(images, variation, copies, seed)
+    key = (hashlib.sha256(np.ascontiguousarray(images)).hexdigest(), variation, copies, seed)
+    if _last_varied.get("key") != key:
+        _last_varied.update(key=key, varied=varied_copies(images, variation, copies, seed))
+    varied = _last_varied["varied"]
     return (np.concatenate([images.astype(np.float32), varied]),
             np.asarray(labels)[source_indices(len(labels), 1 + copies)])

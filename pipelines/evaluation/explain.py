@@ -1,9 +1,11 @@
-"""Why a model gave its answer: the CNN's saliency, the forest's pixel importances, the nearest training digits.
+"""Why a model gave its answer: saliency or occlusion maps, the forest's pixel importances, the nearest training
+digits.
 
 Computed without Streamlit from the loaded models; the Draw page only draws the result. Which explanation a
 model gets follows from what it is, not from its name: a Keras network gets a saliency map, an estimator
-ending in a tree ensemble over the 784 pixels gets its feature importances, and every model shares the
-nearest training images (pipelines.evaluation.neighbours).
+ending in a tree ensemble over the 784 pixels gets its feature importances, any other model (an ONNX graph
+served without its training library, an SVM) an occlusion map, and every model shares the nearest training
+images (pipelines.evaluation.neighbours).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class ExplainConfig:
     smoothgrad_samples: int = 32  # noisy copies whose gradients are averaged (Smilkov et al. 2017 use 10-50)
     smoothgrad_noise: float = 0.25  # their noise's standard deviation, on the [0, 1] pixel scale
     saliency_blur: float = 0.5  # Gaussian sigma in pixels: a gradient is speckled pixel to pixel, its regions are not
+    occlusion_patch: int = 5  # side of the square of ink hidden at a time, in pixels: about a stroke's width
+    occlusion_stride: int = 2  # between the squares: each inked pixel is hidden by about six of them
     neighbours_shown: int = 8
     index_size: int = 20_000  # training images kept in the neighbour index at most, the same number of each digit
     index_components: int = 50  # principal components of the deskewed digits that neighbours are searched in
@@ -43,7 +47,7 @@ class ExplainConfig:
 
 
 EXPLAIN = ExplainConfig()
-MapMethod = Literal["saliency", "importance"]
+MapMethod = Literal["saliency", "importance", "occlusion"]
 
 
 class CnnSaliency:
@@ -91,6 +95,40 @@ class CnnSaliency:
         """(28, 28) float32 image in [0, 1] -> ((28, 28) non-negative saliency, the digit it explains)."""
         values, digit = self._smoothgrad(np.asarray(image, dtype=np.float32).reshape(IMAGE_SIDE, IMAGE_SIDE))
         return ndimage.gaussian_filter(values.numpy(), self.blur), int(digit)
+
+
+class Occlusion:
+    """Which ink a model needed for its answer, found by hiding it: forward passes only, so any served model can
+    be explained, an ONNX graph included (Zeiler and Fergus 2014).
+
+    Squares of `occlusion_patch` pixels are blanked one at a time wherever there is ink, all in one batch; a
+    pixel's value is the mean fall in the answer's probability over the squares that hid it, kept where
+    positive: the strokes whose absence cost the answer most.
+    """
+
+    def __init__(self, model: Any, config: ExplainConfig = EXPLAIN) -> None:
+        self.model = model
+        side, step = config.occlusion_patch, config.occlusion_stride
+        corners = range(-(side // 2), IMAGE_SIDE - side // 2, step)
+        self.squares = [(slice(max(top, 0), top + side), slice(max(left, 0), left + side))
+                        for top in corners for left in corners]
+
+    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, int]:
+        """(28, 28) float32 image in [0, 1] -> ((28, 28) non-negative importance, the digit it explains)."""
+        image = np.asarray(image, dtype=np.float32).reshape(IMAGE_SIDE, IMAGE_SIDE)
+        squares = [square for square in self.squares if image[square].any()]
+        batch = np.repeat(image[None], 1 + len(squares), axis=0)
+        for copy, square in enumerate(squares, start=1):
+            batch[copy][square] = 0.0
+        probabilities = np.asarray(self.model.predict_proba(batch))
+        digit = int(probabilities[0].argmax())
+        falls = probabilities[0, digit] - probabilities[1:, digit]
+        total, covered = np.zeros_like(image, dtype=np.float64), np.zeros_like(image, dtype=np.float64)
+        for fall, square in zip(falls, squares):
+            total[square] += fall
+            covered[square] += 1
+        values = np.divide(total, covered, out=np.zeros_like(total), where=covered > 0)
+        return np.clip(values, 0.0, None) * (image > 0), digit
 
 
 @dataclass(frozen=True)
@@ -157,6 +195,7 @@ class Explainer:
         self.index = index
         self.saliencies: dict[str, CnnSaliency] = {}
         self.importances: dict[str, PixelImportance] = {}
+        self.occlusions: dict[str, Occlusion] = {}
         self.problems: dict[str, str] = {}
         for name, model in models.items():
             network = getattr(model.classifier, "network", None)
@@ -169,6 +208,8 @@ class Explainer:
             importance = PixelImportance.of(getattr(model.classifier, "estimator", None))
             if importance is not None:
                 self.importances[name] = importance
+            else:  # an ONNX graph, or a model with nothing to read inside: explained by its answers alone
+                self.occlusions[name] = Occlusion(model, config)
 
     def explain(self, image: np.ndarray) -> Explanation:
         """Saliency maps, importance maps and nearest training images for one (28, 28) float32 image in [0, 1]."""
@@ -179,6 +220,9 @@ class Explainer:
         for name, importance in self.importances.items():
             seen, milliseconds = _timed(importance.seen, image)
             maps.append(PixelMap(name, "importance", importance.values, seen, None, milliseconds))
+        for name, occlusion in self.occlusions.items():
+            (values, digit), milliseconds = _timed(occlusion, image)
+            maps.append(PixelMap(name, "occlusion", values, np.asarray(image), digit, milliseconds))
         if self.index is None:
             return Explanation(tuple(maps), None, None)
         neighbours, milliseconds = _timed(self.index.nearest, image, self.config.neighbours_shown)

@@ -17,7 +17,6 @@ from PIL import Image
 
 from pipelines.config import FEEDBACK, IMAGE_SIDE, N_CLASSES, FeedbackSettings
 from pipelines.feedback.schema import MODEL_NAME_CHARS, RUN_ID_CHARS
-from pipelines.reading.canvas import FRONT_END, ink_intensity
 
 Source = Literal["canvas", "upload"]
 Mode = Literal["digit", "number"]
@@ -138,6 +137,8 @@ def input_thumbnail(image: np.ndarray, box: tuple[int, int, int, int] | None = N
     number. None when there is no ink. Kept so a moderator can see what was
     drawn; the models never read it.
     """
+    from pipelines.reading.canvas import FRONT_END, ink_intensity  # here: the leaderboard never imports the front end
+
     array = np.asarray(image)
     ink = ink_intensity(array)  # over the whole input, so paper and ink are told apart as for the models
     if box is not None:

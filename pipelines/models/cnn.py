@@ -19,9 +19,9 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
-from pipelines.config import IMAGE_SIDE, N_CLASSES, SEED, CnnParams
+from pipelines.config import IMAGE_SIDE, N_CLASSES, ONNX, SEED, CnnParams
 from pipelines.data.augment import with_varied_copies
-from pipelines.models.base import DigitClassifier
+from pipelines.models.base import DigitClassifier, OnnxGraph
 from pipelines.progress import Progress
 
 BATCH_NORM_MOMENTUM = 0.9
@@ -125,6 +125,17 @@ class CnnClassifier(DigitClassifier):
 
     def save(self, directory: Path) -> None:
         self.network.save(Path(directory) / self.filename)
+
+    def to_onnx(self) -> OnnxGraph:
+        """The forward pass as an ONNX graph reading (n, 28, 28) images, so the dashboard needs no TensorFlow."""
+        import tf2onnx  # only at training time
+
+        network = self.network
+        signature = (tf.TensorSpec([None, IMAGE_SIDE, IMAGE_SIDE], tf.float32, name="image"),)
+        forward = tf.function(lambda batch: network(tf.expand_dims(batch, -1), training=False),
+                              input_signature=signature)
+        graph, _ = tf2onnx.convert.from_function(forward, input_signature=signature, opset=ONNX.opset)
+        return OnnxGraph(graph)
 
     @classmethod
     def load(cls, directory: Path, params: CnnParams) -> CnnClassifier:

@@ -6,6 +6,9 @@ refers to them by name and training and prediction run the same code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from scipy import ndimage
 from skimage.feature import hog
@@ -65,3 +68,18 @@ def feature_step(features: str, hog_params: HogParams) -> FunctionTransformer:
                                                         "cell_pixels": hog_params.cell_pixels,
                                                         "block_cells": hog_params.block_cells})
     raise ValueError(f"unknown features {features!r}: choose one of {', '.join(FEATURES)}")
+
+
+FEATURE_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {"deskew_flatten": deskew_flatten, "deskew_hog": deskew_hog}
+"""The feature steps by name, so a model served outside scikit-learn (an ONNX graph of the rest of its pipeline)
+reads digits with the very function it was trained with."""
+
+
+def feature_reader(function_name: str, arguments: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """(n, 28, 28) images -> the features a classical model's head reads, by the name its feature step was saved
+    with."""
+    try:
+        function = FEATURE_FUNCTIONS[function_name]
+    except KeyError:
+        raise ValueError(f"unknown feature step {function_name!r}: known are {', '.join(FEATURE_FUNCTIONS)}") from None
+    return lambda images: function(images, **arguments)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+from joblib.externals.loky import get_reusable_executor
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.model_selection import StratifiedGroupKFold
@@ -21,7 +24,8 @@ class SvmClassifier(SklearnDigitClassifier):
 
     `SVC(probability=True)` is deprecated, so probabilities come from a
     sigmoid calibration fitted on cross-validated decision values
-    (two folds), after which one SVC is refitted on all the data. The folds
+    (two folds, fitted in parallel: libsvm uses one core), after which one
+    SVC is refitted on all the data. The folds
     keep each digit and its varied copies together, so the calibration never
     scores an SVC on copies of digits it was trained on.
     """
@@ -42,10 +46,15 @@ class SvmClassifier(SklearnDigitClassifier):
         sources = source_indices(len(images), 1 + params.varied_copies)
         folds = StratifiedGroupKFold(params.calibration_folds, shuffle=True, random_state=SEED)
         self.estimator = CalibratedClassifierCV(svc_pipeline, method="sigmoid", ensemble=False,
-                                                cv=list(folds.split(varied_images, varied_labels, groups=sources)))
-        progress.note(f"fitting {params.calibration_folds}-fold calibration and the final SVC "
+                                                cv=list(folds.split(varied_images, varied_labels, groups=sources)),
+                                                n_jobs=min(params.calibration_folds, os.cpu_count() or 1))
+        progress.note(f"fitting {params.calibration_folds}-fold calibration (folds in parallel) and the final SVC "
                       f"on {len(varied_labels):,} digits")
-        self.estimator.fit(varied_images.reshape(len(varied_images), -1), varied_labels)
+        try:
+            self.estimator.fit(varied_images.reshape(len(varied_images), -1), varied_labels)
+        finally:
+            # joblib keeps its worker processes for reuse; left running they once hung a training child at exit
+            get_reusable_executor().shutdown(wait=True)
         progress.advance(support_vectors=int(self.support_vector_count))
 
     @property

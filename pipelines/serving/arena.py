@@ -3,23 +3,34 @@
 The dashboard keeps one `Arena` per set of runs on disk; `runs_signature`
 changes whenever a training run lands or a run is pinned, which is how a new
 model replaces the old one without restarting the app.
+
+An arena is ready to show stored results as soon as it exists: it reads the
+runs' metrics and test answers, never a model file. The classifiers load in a
+background thread (`start_loading`), and only the views that ask a model
+something new (drawings, live perturbations) wait for them (`ready_models`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipelines.evaluation.analysis import shared_dataset
-from pipelines.evaluation.explain import Explainer
-from pipelines.evaluation.neighbours import NeighbourIndex, load_index
 from pipelines.store.artifacts import ArtifactError, ArtifactStore, Run
 from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
+
+if TYPE_CHECKING:  # imported where used: the stored-results pages must not wait for scikit-learn's import
+    from pipelines.evaluation.explain import Explainer
+    from pipelines.evaluation.neighbours import NeighbourIndex
+
+_LOADER_LOCK = threading.Lock()
 
 
 def runs_signature(artifacts_dir: Path | str, names: tuple[str, ...] = MODEL_NAMES) -> tuple[str, ...]:
@@ -43,8 +54,8 @@ class Arena:
     datasets: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     dataset_errors: dict[str, str] = field(default_factory=dict)
     test_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
-    neighbours: NeighbourIndex | None = None
     neighbours_error: str | None = None
+    _loader: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def models(self) -> dict[str, LoadedModel]:
@@ -73,10 +84,55 @@ class Arena:
         fingerprint, names = shared_dataset(usable)
         return (self.datasets[fingerprint] if fingerprint else None), names
 
+    def start_loading(self) -> None:
+        """Load every classifier in a background thread, once; the pages that need them wait in `ready_models`."""
+        with _LOADER_LOCK:
+            if self._loader is None:
+                self._loader = threading.Thread(target=self._load_all, name="arena-loader", daemon=True)
+                self._loader.start()
+
+    def _load_all(self) -> None:
+        for model in self.models.values():
+            with contextlib.suppress(ArtifactError):  # kept on the model and shown by the pages
+                model.load()
+        _ = self.neighbours
+
+    @property
+    def loading(self) -> bool:
+        """True until the background loader has tried every classifier (also before it has started)."""
+        return self._loader is None or self._loader.is_alive()
+
+    def ready_models(self) -> dict[str, LoadedModel]:
+        """The models whose classifiers loaded, waiting for the loader first; those that failed are left out
+        (their reason is `load_errors`)."""
+        self.start_loading()
+        self._loader.join()
+        return {name: model for name, model in self.models.items() if model.loaded}
+
+    def load_errors(self) -> dict[str, str]:
+        """Why a model whose run was read could not be loaded, after the loader has tried it."""
+        return {name: model.load_error for name, model in self.models.items() if model.load_error}
+
+    @cached_property
+    def neighbours(self) -> NeighbourIndex | None:
+        """The nearest-training-digit index of the training set most models share, read on first use."""
+        from pipelines.evaluation.neighbours import load_index
+
+        fingerprint, _ = shared_dataset({name: self.fingerprint(name) for name in self.models})
+        if fingerprint is None:
+            return None
+        try:
+            return load_index(ArtifactStore(self.artifacts_dir), fingerprint)
+        except ArtifactError as error:
+            self.neighbours_error = str(error)
+            return None
+
     @cached_property
     def explainer(self) -> Explainer:
         """Built on first use and kept as long as these models, so the CNN's saliency is compiled once."""
-        return Explainer(self.models, self.neighbours)
+        from pipelines.evaluation.explain import Explainer
+
+        return Explainer(self.ready_models(), self.neighbours)
 
     def metrics(self) -> dict[str, dict[str, Any]]:
         return {name: m.metrics for name, m in self.models.items()}
@@ -103,11 +159,12 @@ class Arena:
         return found, missing
 
 
-def load_arena(artifacts_dir: Path | str) -> Arena:
-    """Load every model that loads, the datasets they were evaluated on, their test-set probabilities and the
-    neighbour index of the training set most of them share."""
+def load_arena(artifacts_dir: Path | str, start_loading: bool = True, serving: str | None = None) -> Arena:
+    """The runs every model serves, the datasets they were evaluated on and their test-set probabilities: what the
+    stored-results pages show. The classifiers and the neighbour index load in the background (`start_loading`),
+    served as `serving` says (see `load_model`)."""
     artifacts_dir = Path(artifacts_dir)
-    arena = Arena(artifacts_dir, load_report(artifacts_dir))
+    arena = Arena(artifacts_dir, load_report(artifacts_dir, serving=serving, lazy=True))
     store = ArtifactStore(artifacts_dir)
     for name, model in list(arena.models.items()):
         fingerprint = arena.fingerprint(name)
@@ -120,10 +177,6 @@ def load_arena(artifacts_dir: Path | str) -> Arena:
             arena.test_probabilities[name] = model.test_proba()
         except (OSError, ValueError) as error:
             arena.dataset_errors[f"{name} test probabilities"] = f"{model.run.path}: {error}"
-    fingerprint, _ = shared_dataset({name: arena.fingerprint(name) for name in arena.models})
-    if fingerprint is not None:
-        try:
-            arena.neighbours = load_index(store, fingerprint)
-        except ArtifactError as error:
-            arena.neighbours_error = str(error)
+    if start_loading:
+        arena.start_loading()
     return arena

@@ -11,13 +11,15 @@ import importlib
 import importlib.metadata
 import logging
 import platform
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipelines import config
+from pipelines.config import ONNX
 from pipelines.models.base import DigitClassifier
 from pipelines.store.artifacts import ArtifactError, ArtifactStore, Run
 
@@ -54,23 +56,67 @@ def library_versions(model_name: str) -> dict[str, str]:
     return versions
 
 
-@dataclass
 class LoadedModel:
-    """A trained model as the dashboard sees it: the classifier, its run, its metrics."""
+    """A trained model as the dashboard sees it: its run and metrics at once, its classifier when first needed.
 
-    name: str
-    classifier: DigitClassifier
-    run: Run
-    metrics: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    Reading the run costs a directory listing and two small JSON files; the classifier means ONNX Runtime,
+    scikit-learn or TensorFlow and the model's file. Pages that show stored results never touch it, so they
+    need not wait for it; `load` is safe to call from several threads (a background loader and a page).
+    """
+
+    def __init__(self, name: str, run: Run, metrics: dict[str, Any], warnings: list[str] | None = None,
+                 serving: str = "onnx", classifier: DigitClassifier | None = None) -> None:
+        self.name, self.run, self.metrics = name, run, metrics
+        self.warnings = warnings or []
+        self.serving = serving
+        self._classifier = classifier
+        self._error: ArtifactError | None = None
+        self._lock = threading.Lock()
 
     @property
     def title(self) -> str:
-        return self.classifier.title
+        return self.metrics.get("title") or self.name
 
     @property
     def manifest(self) -> dict[str, Any]:
         return self.run.manifest
+
+    @property
+    def loaded(self) -> bool:
+        return self._classifier is not None
+
+    @property
+    def load_error(self) -> str | None:
+        return str(self._error) if self._error else None
+
+    @property
+    def classifier(self) -> DigitClassifier:
+        """The classifier, loaded now if no one has yet; raises ArtifactError if its file cannot be read."""
+        if self._classifier is None:
+            self.load()
+        return self._classifier
+
+    def load(self) -> None:
+        """Read the classifier once; a failure is kept and raised again, not retried on every drawing."""
+        with self._lock:
+            if self._classifier is not None:
+                return
+            if self._error is None:
+                try:
+                    self._classifier = read_classifier(self.name, self.run, self.serving)
+                except Exception as error:  # a corrupt file fails inside joblib, keras or onnx with any type
+                    self._error = ArtifactError(f"{self.run.path}: the {self.name} model cannot be loaded "
+                                                f"({type(error).__name__}: {error})")
+                    logger.error("%s", self._error)
+            if self._error is not None:
+                raise self._error
+
+    @property
+    def serves_with(self) -> str:
+        """What answers for this model: ONNX Runtime or the library it was trained with."""
+        if self._classifier is None:
+            return "not loaded yet"
+        return "ONNX Runtime" if type(self._classifier).__name__ == "OnnxClassifier" else "its training library"
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) float32 images in [0, 1] -> (n, 10) probabilities."""
@@ -88,38 +134,51 @@ class LoadReport:
     errors: dict[str, str]
 
 
-def load_model(name: str, store: ArtifactStore) -> LoadedModel:
+def read_classifier(name: str, run: Run, serving: str) -> DigitClassifier:
+    """The run's ONNX graph in ONNX Runtime when serving "onnx" and the run has one; else the model as trained."""
+    if serving == "onnx" and (run.path / ONNX.filename).is_file():
+        from pipelines.models.portable import OnnxClassifier  # ONNX Runtime only when a graph is served
+
+        return OnnxClassifier.load(run.path, run.manifest.get("hyperparameters"))
+    return model_class(name).load(run.path, run.manifest.get("hyperparameters"))
+
+
+def load_model(name: str, store: ArtifactStore, serving: str | None = None, lazy: bool = False) -> LoadedModel:
     """The pinned run of one model, else its newest run whose checksums verify; raises ArtifactError naming the
-    bad file."""
+    bad file. Served as `serving` says ("onnx" or "native"; default: MNIST_SERVING, else onnx); with `lazy`, the
+    classifier is read on first use, not now."""
+    serving = serving or config.serving_from_env()
     run, skipped = store.serving_run(name)
     warnings = [problem if problem.startswith("the pinned run") else f"a newer run was skipped: {problem}"
                 for problem in skipped]
     trained_with = run.manifest.get("versions", {})
-    for package, version in library_versions(name).items():
+    for package, version in library_versions(name).items():  # ONNX graphs too: their feature steps are Python
         if package in trained_with and trained_with[package] != version:
             warnings.append(f"trained with {package} {trained_with[package]}, running {version}")
-    try:
-        classifier = model_class(name).load(run.path, run.manifest.get("hyperparameters"))
-    except Exception as error:  # a corrupt file fails inside joblib or keras with any exception type
-        raise ArtifactError(f"{run.path}: the {name} model cannot be loaded ({type(error).__name__}: {error})") from error
     for warning in warnings:
         logger.warning("%s: %s", name, warning)
-    return LoadedModel(name, classifier, run, run.metrics, warnings)
+    model = LoadedModel(name, run, run.metrics, warnings, serving)
+    if not lazy:
+        model.load()
+    return model
 
 
-def load_report(artifacts_dir: Path | str = config.ARTIFACTS_DIR, names: tuple[str, ...] = MODEL_NAMES) -> LoadReport:
-    """Load every model that can be loaded; one broken model does not stop the others."""
+def load_report(artifacts_dir: Path | str = config.ARTIFACTS_DIR, names: tuple[str, ...] = MODEL_NAMES,
+                serving: str | None = None, lazy: bool = False) -> LoadReport:
+    """Load every model that can be loaded; one broken model does not stop the others. With `lazy`, only the runs
+    are read (and verified) now; their classifiers when first used."""
     store = ArtifactStore(artifacts_dir)
     models, errors = {}, {}
     for name in names:
         try:
-            models[name] = load_model(name, store)
+            models[name] = load_model(name, store, serving, lazy)
         except ArtifactError as error:
             errors[name] = str(error)
             logger.error("%s: %s", name, error)
     return LoadReport(models, errors)
 
 
-def load_models(artifacts_dir: Path | str = config.ARTIFACTS_DIR) -> dict[str, LoadedModel]:
+def load_models(artifacts_dir: Path | str = config.ARTIFACTS_DIR, serving: str | None = None
+                ) -> dict[str, LoadedModel]:
     """{"svm": m, "rf": m, "cnn": m} for the models that load (errors are logged)."""
-    return load_report(artifacts_dir).models
+    return load_report(artifacts_dir, serving=serving).models

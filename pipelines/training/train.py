@@ -28,6 +28,7 @@ from pipelines.evaluation.report import text_table
 from pipelines.evaluation.robustness import robustness_curves
 from pipelines.feedback import FeedbackError, FeedbackStore
 from pipelines.feedback.training import training_drawings
+from pipelines.models.portable import export_onnx
 from pipelines.progress import Progress
 from pipelines.store.artifacts import (
     GENERALISATION,
@@ -91,6 +92,8 @@ def train_one(name: str, data: MnistData, profile: config.Profile, store: Artifa
                        artifact_bytes=artifact_bytes, n_train=int(len(data.train_labels)), profile=profile.name,
                        data_source=data.source, fallback_reason=data.fallback_reason)
         np.save(staging / TEST_PROBA, test_proba)
+        progress.note("exporting to ONNX and checking it on the test set")
+        metrics["onnx"] = asdict(export_onnx(classifier, staging, test_images, test_proba))
         atomic_write_json(staging / METRICS, metrics)
         progress.note("robustness curves")
         atomic_write_json(staging / ROBUSTNESS, robustness_curves(classifier, test_images, data.test_labels))
