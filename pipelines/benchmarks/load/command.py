@@ -7,7 +7,7 @@
 
 Starts its own `streamlit run app.py` on a free loopback port reading `--artifacts` (labelled drawings go to a
 throwaway database, never into the artifacts folder), or targets `--url`. Prints the distribution of the time
-from a drawing's arrival to the models' answers, the drawings lost, the server's CPU and memory and this
+from sending a drawing to the models' answers arriving, the drawings lost, the server's CPU and memory and this
 generator's own CPU. Exit status 0 when the load was measured (the targets are reported, not asserted); 1 when
 the server does not start, the page cannot be drawn on, or the tabs lose their connection.
 """
@@ -57,8 +57,18 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--url", default=None, help="an app already running (http://host:port) instead of starting one")
     result.add_argument("--server-pid", type=int, default=None, help="with --url: its process, for CPU and memory")
     result.add_argument("--drawings", type=Path, default=None, help="CSV file for every drawing's record")
-    result.set_defaults(out=None, data=LOAD.data)  # print only unless --out names BENCHMARKS.md
+    redefine(result, "data", LOAD.data, "where the drawn test digits come from: sample (default), idx:DIR or openml")
+    redefine(result, "out", None, "Markdown file to write the load-test section into, e.g. BENCHMARKS.md "
+                                  "(default: print only)")
     return result
+
+
+def redefine(parser: argparse.ArgumentParser, dest: str, default: object, help_text: str) -> None:
+    """Another default and help for an option the shared benchmark parser adds (argparse has no public way)."""
+    parser.set_defaults(**{dest: default})
+    for action in parser._actions:
+        if action.dest == dest:
+            action.help = help_text
 
 
 def load_settings(args: argparse.Namespace) -> LoadSettings:
@@ -83,6 +93,30 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+class TargetError(RuntimeError):
+    """There is no app to load: it did not start, or nothing answers at --url."""
+
+
+def target(args: argparse.Namespace, stack: ExitStack) -> tuple[str, int | None, AppServer | None]:
+    """The app to load, its process id when known, and the server when this command started it (it is stopped
+    when `stack` closes)."""
+    if args.url is not None:
+        url = args.url.rstrip("/")
+        if not is_healthy(url):
+            raise TargetError(f"nothing answers at {url}/_stcore/health: is the app running?")
+        if args.server_pid is None:
+            logger.warning("no --server-pid: the server's CPU and memory are not measured")
+        return url, args.server_pid, None
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load-test-")))
+    say(f"starting streamlit run app.py on the models in {args.artifacts}")
+    feedback = {config.FEEDBACK_URL_ENV: f"sqlite:///{folder / FEEDBACK_DATABASE}"}
+    try:
+        server = stack.enter_context(app_server(args.artifacts, folder / SERVER_LOG, feedback))
+    except ServerError as error:
+        raise TargetError(f"the app server did not start: {error}") from None
+    return server.url, server.pid, server
+
+
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
         settings = load_settings(args)
@@ -99,35 +133,17 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     data = load_data(settings.data)
     with ExitStack() as stack:
         server: AppServer | None = None
-        if args.url is None:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load-test-")))
-            say(f"starting streamlit run app.py on the models in {args.artifacts}")
-            try:
-                server = stack.enter_context(app_server(
-                    args.artifacts, folder / SERVER_LOG,
-                    {config.FEEDBACK_URL_ENV: f"sqlite:///{folder / FEEDBACK_DATABASE}"}))
-            except ServerError as error:
-                logger.error("the app server did not start: %s", error)
-                return 1
-            url, pid = server.url, server.pid
-        else:
-            url, pid = args.url.rstrip("/"), args.server_pid
-            if not is_healthy(url):
-                logger.error("nothing answers at %s/_stcore/health: is the app running?", url)
-                return 1
-            if pid is None:
-                logger.warning("no --server-pid: the server's CPU and memory are not measured")
         try:
+            url, pid, server = target(args, stack)
             monitor = Monitor(pid)
-        except psutil.NoSuchProcess:
-            logger.error("no process %s: --server-pid must be the app server's process id", pid)
-            return 2
-        try:
             result = asyncio.run(simulate(url, data.test_images, data.test_labels, settings, monitor, say))
-        except (PageError, ConnectionError) as error:
+        except psutil.NoSuchProcess:
+            logger.error("no process %s: --server-pid must be the app server's process id", args.server_pid)
+            return 2
+        except (TargetError, PageError, ConnectionError) as error:
             logger.error("%s", error)
             if server is not None:
-                logger.error("server log: %s", server.log_tail())
+                logger.error("the server's log ends: %s", server.log_tail())
             return 1
         if server is not None and server.process.poll() is not None and result.failure:
             result.failure += f" (the server exited with code {server.process.returncode})"

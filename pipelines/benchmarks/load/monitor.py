@@ -73,14 +73,16 @@ class ProcessTree:
         self._last_cpu_seconds = max(self._last_cpu_seconds, total)
         return self._last_cpu_seconds
 
-    def rss(self) -> int:
+    def rss(self) -> int | None:
+        """Resident bytes of the tree; None once the process has gone."""
+        members = self.members()
         total = 0
-        for process in self.members():
+        for process in members:
             try:
                 total += process.memory_info().rss
             except psutil.Error:
                 continue
-        return total
+        return total if members and total else None
 
 
 class Monitor:
@@ -121,17 +123,18 @@ class Monitor:
         self._measuring = False
 
     async def sample_until_stopped(self) -> None:
-        """Every `sample_seconds`: the server's and the generator's memory, while the window is open."""
+        """Every `sample_seconds`: the server's CPU share and memory, and the generator's memory."""
         loop = asyncio.get_running_loop()
         while not self._stopped.is_set():
-            if self.server is not None:
-                self.last_server_rss = self.server.rss()
+            server_rss = self.server.rss() if self.server is not None else None
+            if self.server is not None and server_rss is not None:
+                self.last_server_rss = server_rss
                 self._sample_server_cpu(loop.time())
             if self._measuring:
-                if self.server_usage is not None:
-                    self.server_usage.rss_samples.append(self.last_server_rss)
+                if self.server_usage is not None and server_rss is not None:
+                    self.server_usage.rss_samples.append(server_rss)
                     self.server_usage.cpu_samples.append(self.last_server_cpu_percent)
-                self.generator_usage.rss_samples.append(self.generator.rss())
+                self.generator_usage.rss_samples.append(self.generator.rss() or 0)
             try:
                 await asyncio.wait_for(self._stopped.wait(), self.settings.sample_seconds)
             except asyncio.TimeoutError:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.benchmarks.load.session import ANSWERED, LOST_OUTCOMES, DrawingRecord
+from pipelines.benchmarks.load.session import ANSWERED, CUT_SHORT, LOST_OUTCOMES, DrawingRecord
 from pipelines.benchmarks.load.settings import BROWSER, MEASURE, BrowserSettings, MeasureSettings
 from pipelines.benchmarks.load.simulation import LoadResult
 from pipelines.evaluation.report import Column, markdown_table, text_table
@@ -58,6 +58,7 @@ def summary(result: LoadResult, measure: MeasureSettings = MEASURE) -> dict[str,
         "machine_busy": result.monitor.machine_busy_percent, "window": generator.wall_seconds,
         "lost_by": Counter(d.outcome for d in drawings if d.outcome in LOST_OUTCOMES),
         "interrupted_runs": sum(s.interrupted_runs for s in result.sessions),
+        "answered_cut": sum(d.detail == CUT_SHORT for d in answered),
         "late_answers": sum(s.late_answers for s in result.sessions),
         "unmatched_runs": sum(s.unmatched_runs for s in result.sessions),
         "sent_bytes": float(np.mean([d.sent_bytes for d in drawings])) if drawings else 0.0,
@@ -110,8 +111,11 @@ def details(result: LoadResult, row: dict[str, Any], browser: BrowserSettings = 
         f"p95 {seconds(with_debounce, 95)}",
         f"- queued before the run started: p50 {seconds(row['wait'], 50)}, p95 {seconds(row['wait'], 95)}; whole "
         f"run (with the explanation): p50 {seconds(row['complete'], 50)}, p95 {seconds(row['complete'], 95)}",
-        f"- lost: {lost}; runs interrupted by a newer rerun: {row['interrupted_runs']}; answers after the "
-        f"timeout: {row['late_answers']}",
+        f"- lost: {lost}; answers that came after the timeout: {row['late_answers']}",
+        f"- runs whose end arrived as \"interrupted\": {row['interrupted_runs']} ({row['answered_cut']} of them had "
+        "already shown their answers, counted answered): the session's next run started before the server had "
+        "sent the end of the previous one, so Streamlit dropped the unsent rest (the explanation) and rewrote its "
+        "end",
         f"- server: {percent(row['server_cpu'])} of all cores on average, {percent(row['server_peak_cpu'])} at the "
         f"busiest {MEASURE.sample_seconds:g} s; memory peak {megabytes(row['server_peak_rss'])}, mean "
         f"{megabytes(row['server_mean_rss'])}; the whole machine was {row['machine_busy']:.0f} % busy",

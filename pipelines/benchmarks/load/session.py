@@ -28,6 +28,7 @@ from pipelines.benchmarks.load.settings import BROWSER, LOAD, BrowserSettings
 PENDING, ANSWERED = "pending", "answered"
 SUPERSEDED, TIMEOUT, ERROR, NO_ANSWER, DISCONNECTED = "superseded", "timeout", "error", "no answer", "connection lost"
 LOST_OUTCOMES = (SUPERSEDED, TIMEOUT, ERROR, NO_ANSWER, DISCONNECTED)
+CUT_SHORT = "its run ended as interrupted after the answers arrived"
 Clock = Callable[[], float]
 
 
@@ -75,8 +76,10 @@ class SimulatedSession:
     """A browser tab at /draw, over one websocket. `open`, then `draw` as often as needed, `drain`, `close`."""
 
     def __init__(self, number: int, app_url: str, answer_timeout: float = LOAD.answer_timeout_seconds,
-                 clock: Clock = time.perf_counter, browser: BrowserSettings = BROWSER) -> None:
+                 expected_models: frozenset[str] | None = None, clock: Clock = time.perf_counter,
+                 browser: BrowserSettings = BROWSER) -> None:
         self.number = number
+        self.expected_models = expected_models  # every model must answer; None: any answer will do
         self.app_url = app_url
         self.url = protocol.page_url(app_url, PAGE_NAME)
         self.answer_timeout = answer_timeout
@@ -85,10 +88,10 @@ class SimulatedSession:
         self.page: DrawPage | None = None
         self.drawings: list[DrawingRecord] = []
         self.page_load_seconds: float | None = None
-        self.interrupted_runs = 0  # runs stopped early for a newer rerun
+        self.interrupted_runs = 0  # runs whose end came as "interrupted" (FINISHED_EARLY_FOR_RERUN)
         self.unmatched_runs = 0  # fragment runs no drawing of this tab explains
         self.late_answers = 0  # answers that came after their drawing was already counted lost
-        self.bytes_received = 0
+        self.bytes_received = 0  # by the runs that answer drawings (not the page load)
         self.error: str | None = None
         self._socket: ClientConnection | None = None
         self._reader = RunReader()
@@ -180,9 +183,7 @@ class SimulatedSession:
         assert self._socket is not None
         try:
             async for data in self._socket:
-                size = len(data)
-                self.bytes_received += size
-                run = self._reader.feed(protocol.parse(data), self.clock(), size)
+                run = self._reader.feed(protocol.parse(data), self.clock(), len(data))
                 if run is not None:
                     self._on_run(run)
             self._disconnected("the server closed the connection")
@@ -201,6 +202,7 @@ class SimulatedSession:
         if self._loaded is not None and not self._loaded.done():
             self._page_loaded(run)
         elif run.is_fragment_run:
+            self.bytes_received += run.bytes_received
             if self.page is not None:
                 self.page.fragment_widgets = run.fragment_widgets  # the browser forgets widgets no longer shown
             self._attribute(run)
@@ -216,10 +218,16 @@ class SimulatedSession:
             self._loaded.set_result(DrawPage(page_hash, run.canvas, run.widgets, run.fragment_widgets))
 
     def _attribute(self, run: RunRecord) -> None:
-        """Give a finished fragment run to the drawing it read; drawings sent before that one were never read."""
+        """Give a finished fragment run to the drawing it read; drawings sent before that one were never read.
+
+        A run reported as interrupted still counts when its answers arrived: the person saw them. (Under load this
+        is mostly Streamlit's queue, not a real interruption: when a session's next run starts before the server
+        has sent the end of the previous one, the unsent rest is dropped and its end rewritten as "interrupted".)
+        """
         if run.interrupted:
             self.interrupted_runs += 1
-            return
+            if not run.answers:
+                return
         drawing = self._drawing_read_by(run)
         if drawing is None:
             self.unmatched_runs += 1
@@ -232,14 +240,18 @@ class SimulatedSession:
                 self._resolve(earlier, SUPERSEDED, f"replaced by drawing {drawing.number} before any run read it")
         drawing.run_started_at, drawing.answer_at, drawing.finished_at = run.started_at, run.answer_at, run.finished_at
         drawing.answers, drawing.soft_vote = dict(run.answers), run.soft_vote
+        missing = sorted(set(self.expected_models or ()) - set(run.answers))
         if run.errors:
             self._resolve(drawing, ERROR, run.errors[0])
         elif not run.answers:
             self._resolve(drawing, NO_ANSWER, run.notices[0] if run.notices else "no model answered")
+        elif missing:
+            self._resolve(drawing, ERROR if not run.interrupted else NO_ANSWER,
+                          f"no answer from {', '.join(missing)}" + (" (run cut short)" if run.interrupted else ""))
         elif not all(answer.isdigit() for answer in run.answers.values()):
             self._resolve(drawing, ERROR, f"an answer is not a digit: {run.answers}")
         else:
-            self._resolve(drawing, ANSWERED)
+            self._resolve(drawing, ANSWERED, CUT_SHORT if run.interrupted else "")
 
     def _drawing_read_by(self, run: RunRecord) -> DrawingRecord | None:
         if run.digest is not None:

@@ -112,7 +112,8 @@ async def simulate(app_url: str, images: np.ndarray, labels: np.ndarray, setting
         say("warming up: one tab loads the Draw page and draws once")
         warm, page, pool = await warm_up(app_url, images, labels, settings, browser)
         say(f"warm-up answered in {warm.drawings[0].latency:.2f} s; opening {settings.sessions} tabs at once")
-        sessions = [SimulatedSession(number, app_url, settings.answer_timeout_seconds, browser=browser)
+        models = frozenset(warm.drawings[0].answers)
+        sessions = [SimulatedSession(number, app_url, settings.answer_timeout_seconds, models, browser=browser)
                     for number in range(settings.sessions)]
         await open_all(sessions)
         say(f"every tab shows the Draw page; drawing every {settings.interval_seconds:g} s for "
