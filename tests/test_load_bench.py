@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from pipelines import config
 from pipelines.benchmarks.load import report
@@ -23,7 +24,16 @@ from pipelines.benchmarks.load.command import main
 from pipelines.benchmarks.load.draw_page import CanvasSpec
 from pipelines.benchmarks.load.drawings import drawing_pool
 from pipelines.benchmarks.load.monitor import Monitor
-from pipelines.benchmarks.load.session import ANSWERED, DISCONNECTED, PENDING
+from pipelines.benchmarks.load.session import (
+    ANSWERED,
+    CUT_SHORT,
+    DISCONNECTED,
+    PENDING,
+    SUPERSEDED,
+    TIMEOUT,
+    DrawingRecord,
+    SimulatedSession,
+)
 from pipelines.benchmarks.load.settings import LoadSettings
 from pipelines.benchmarks.load.simulation import simulate
 from pipelines.data.sources import MnistData
@@ -39,6 +49,7 @@ SENSIBLE_SECONDS = 15.0  # a busy 2-core machine; the issue's target is 0.8 s at
 KILL_AFTER_SECONDS = 3.0
 LONG_RUN_SECONDS = 60.0  # the killed run would draw this long if nobody noticed the server had gone
 CANVAS = CanvasSpec("canvas-id", "fragment-id", 280, 280, 18.0, "#FFFFFF", "#000000", {"objects": []})
+ANSWER_TIMEOUT_SECONDS = 5.0
 
 
 def quiet(line: str) -> None:
@@ -64,6 +75,53 @@ def test_a_drawing_is_what_the_canvas_sends(sample: MnistData) -> None:
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))))
     assert header == "data:image/png" and pixels.shape == (280, 280, 4)
     assert image_digest(read_drawing(pixels).image) == drawing.digest
+
+
+def fragment_run(run_id: str, digest: str, answers: dict[str, str], status: int) -> list[bytes]:
+    """The messages of one canvas run as the server sends them: start, one answer block per model, the labelling
+    button keyed with the image's digest, end."""
+    start = ForwardMsg()
+    start.new_session.page_script_hash = "page"
+    start.metadata.run.script_run_id = run_id
+    start.metadata.run.fragment_ids.append(CANVAS.fragment_id)
+    messages = [start]
+    for column, (model, digit) in enumerate(answers.items()):
+        block, metric = ForwardMsg(), ForwardMsg()
+        block.metadata.delta_path.extend([0, 3, column])
+        block.delta.add_block.id = f"$$ID-0-prediction-canvas-{model}"
+        metric.metadata.delta_path.extend([0, 3, column, 0])
+        metric.delta.new_element.metric.body = digit
+        messages += [block, metric]
+    button, end = ForwardMsg(), ForwardMsg()
+    button.delta.new_element.button.id = f"$$ID-1-feedback-right-canvas-{digest}"
+    end.script_finished = status
+    return [message.SerializeToString() for message in [*messages, button, end]]
+
+
+def test_what_becomes_of_each_drawing_is_read_from_the_runs() -> None:
+    now = [0.0]
+    session = SimulatedSession(0, "http://127.0.0.1:1", ANSWER_TIMEOUT_SECONDS, frozenset(MODEL_NAMES),
+                               clock=lambda: now[0])
+    digests = [f"{n:016x}" for n in range(4)]
+    for number, digest in enumerate(digests):  # sent at 1, 2, 3, 4 s
+        session.drawings.append(DrawingRecord(0, number, 7, digest, 100, number + 1.0, number + 1.0))
+    sevens = {name: "7" for name in MODEL_NAMES}
+
+    def arrive(at: float, messages: list[bytes]) -> None:
+        for message in messages:
+            now[0] = at
+            session.take(message)
+
+    arrive(1.5, fragment_run("a", digests[0], sevens, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY))
+    # drawing 1 waited while drawing 2 replaced it; the run that read drawing 2 lost its end to the next run
+    arrive(3.5, fragment_run("b", digests[2], sevens, ForwardMsg.FINISHED_EARLY_FOR_RERUN))
+    now[0] = 4.0 + ANSWER_TIMEOUT_SECONDS + 1
+    session.expire()
+
+    outcomes = [(d.outcome, d.detail) for d in session.drawings]
+    assert [outcome for outcome, _ in outcomes] == [ANSWERED, SUPERSEDED, ANSWERED, TIMEOUT]
+    assert outcomes[2][1] == CUT_SHORT and session.interrupted_runs == 1
+    assert session.drawings[0].latency == pytest.approx(0.5) and session.drawings[0].answers == sevens
 
 
 def test_every_drawing_of_two_tabs_is_answered(server: AppServer, sample: MnistData) -> None:

@@ -24,8 +24,14 @@ from PIL import Image
 
 from pipelines.benchmarks.load.draw_page import CANVAS_STATE_KEY, CanvasSpec
 from pipelines.benchmarks.load.settings import BROWSER, BrowserSettings
-from pipelines.evaluation.drawn import DRAWN, balanced_sources, digit_strokes, place_strokes, render_strokes, \
-    sample_style
+from pipelines.evaluation.drawn import (
+    DRAWN,
+    balanced_sources,
+    digit_strokes,
+    place_strokes,
+    render_strokes,
+    sample_style,
+)
 from pipelines.feedback.records import image_digest
 from pipelines.reading.inputs import read_drawing
 

@@ -183,12 +183,16 @@ class SimulatedSession:
         assert self._socket is not None
         try:
             async for data in self._socket:
-                run = self._reader.feed(protocol.parse(data), self.clock(), len(data))
-                if run is not None:
-                    self._on_run(run)
+                self.take(data)
             self._disconnected("the server closed the connection")
         except ConnectionClosed as error:
             self._disconnected(f"the server closed the connection ({error})")
+
+    def take(self, data: bytes) -> None:
+        """Read one ForwardMsg as it arrives; a finished run settles the drawing it answered."""
+        run = self._reader.feed(protocol.parse(data), self.clock(), len(data))
+        if run is not None:
+            self._on_run(run)
 
     def _disconnected(self, reason: str) -> None:
         if self.error is None:
