@@ -7,7 +7,6 @@ and run, the time and this browser session's random id; nothing else about the p
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,6 +17,7 @@ import ui
 from pipelines.config import N_CLASSES
 from pipelines.evaluation.analysis import LivePrediction, soft_vote
 from pipelines.feedback import FeedbackError
+from pipelines.feedback.records import image_digest
 from pipelines.serving.arena import Arena
 
 SAVED_STATE = "feedback_saved"
@@ -27,10 +27,6 @@ SAVED_STATE = "feedback_saved"
 def run_ids(arena: Arena) -> dict[str, str]:
     """The run each loaded model answers from."""
     return {name: model.run.run_id for name, model in arena.models.items()}
-
-
-def image_digest(image: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32).tobytes()).hexdigest()[:16]
 
 
 def _save(image: np.ndarray, label: int, predictions: Sequence[LivePrediction], run_ids: dict[str, str],

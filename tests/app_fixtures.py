@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from pipelines.benchmarks.dashboard import APP, CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server  # noqa: F401
+from pipelines.benchmarks.dashboard import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - the browser tests import them
+from pipelines.serving.server import APP, app_server, free_port  # noqa: F401 - other tests import APP, free_port
 
 PAGES = ("overview", "compare", "mistakes", "draw", "drawings", "robustness", "generalisation", "data", "experiments",
          "train")
@@ -27,6 +31,16 @@ def rerun_until_models_loaded(app: object, timeout_seconds: float = APP_TIMEOUT_
         time.sleep(0.2)
         app.run()
     return app
+
+
+@contextmanager
+def streamlit_server(artifacts_dir: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free localhost port, reading `artifacts_dir`; yields its URL.
+
+    A server that does not start raises `ServerError` with the tail of its log.
+    """
+    with app_server(artifacts_dir, log_path) as server:
+        yield server.url
 
 
 def png_bytes(image: np.ndarray) -> bytes:

@@ -6,6 +6,7 @@ expected, so a caller (or the person at the Draw page) can fix it.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,14 @@ MODEL_NAME = re.compile(rf"[a-z0-9][a-z0-9_.-]{{0,{MODEL_NAME_CHARS - 1}}}")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PROBABILITY_TOLERANCE = 1e-3
 CROP_MARGIN_PX = 4
+DIGEST_CHARS = 16
+
+
+def image_digest(image: np.ndarray) -> str:
+    """A short fingerprint of the 28×28 image the models saw. The Draw page keys each answer's labelling widget
+    with it (a new drawing gets a fresh widget); the load benchmark reads it back to tell which drawing a run
+    answered."""
+    return hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32).tobytes()).hexdigest()[:DIGEST_CHARS]
 
 
 @dataclass(frozen=True)
