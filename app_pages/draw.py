@@ -27,6 +27,9 @@ BADGE_COLOURS = {"unanimous": "green", "majority": "orange", "split": "red"}
 MODEL_SEES_SCALE = 5
 BAR_GREY = "#C9D1DA"
 WHY = "🔍 Why this prediction"
+EXPLAIN_KEY = "explain_answers"
+EXPLAIN_HELP = ("Under every answer, each model's map of the ink it needed and the most similar training digits. Off by "
+                "default: it takes longer than the answers themselves, and a class drawing at once shares the server.")
 MAP_HEADINGS = {"saliency": "the strokes that decided", "importance": "the pixels it relies on",
                 "occlusion": "the strokes it could not do without"}
 
@@ -110,7 +113,7 @@ def show_explanation(image: np.ndarray, arena: Arena, key: str) -> None:
 
 
 def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, source: str,
-                 pixels: np.ndarray | None = None) -> None:
+                 pixels: np.ndarray | None = None, explain: bool = False) -> None:
     """Predictions, a place to label them, and their explanation for a readable input; otherwise say what is
     wrong instead of guessing."""
     if reading.problem == "empty":
@@ -122,10 +125,12 @@ def show_reading(reading: Reading, arena: Arena, settings: DashboardSettings, so
         show_predictions(reading.image, predictions, settings, source)
         feedback_views.label_answer(reading.image, predictions, feedback_views.run_ids(arena),
                                     input_thumbnail(pixels) if pixels is not None else None, source, source, "digit")
-        show_explanation(reading.image, arena, source)
+        if explain:
+            show_explanation(reading.image, arena, source)
 
 
-def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSettings, source: str) -> None:
+def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSettings, source: str,
+                explain: bool = False) -> None:
     """Every digit of a written number boxed, read by every model and by the soft vote; one digit explained."""
     models = ui.ready_models(arena)
     number = read_number(models, pixels, settings.sure_above) if pixels is not None else NumberReading([])
@@ -150,13 +155,15 @@ def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSett
             feedback_views.label_answer(digit.piece.image, digit.predictions, feedback_views.run_ids(arena),
                                         input_thumbnail(pixels, digit.piece.box), f"{source}-{position}", source,
                                         "number")
+    if not explain:
+        return
     chosen = st.selectbox("Explain digit", range(1, len(boxes) + 1), key=f"explain-digit-{source}",
                           format_func=lambda position: f"digit {position}")
     show_explanation(number.digits[chosen - 1].piece.image, arena, source)
 
 
 @st.fragment
-def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int, mode: str) -> None:
+def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int, mode: str, explain: bool) -> None:
     """The canvas and its predictions; a stroke reruns only this fragment."""
     generation = st.session_state.setdefault("canvas_generation", 0)
     width = settings.number_canvas_width if mode == NUMBER else settings.canvas_side
@@ -170,12 +177,12 @@ def canvas_panel(arena: Arena, settings: DashboardSettings, stroke_width: int, m
             st.rerun(scope="fragment")
     with right:
         if mode == NUMBER:
-            show_number(drawing.image_data, arena, settings, "canvas")
+            show_number(drawing.image_data, arena, settings, "canvas", explain)
         else:
-            show_reading(read_drawing(drawing.image_data), arena, settings, "canvas", drawing.image_data)
+            show_reading(read_drawing(drawing.image_data), arena, settings, "canvas", drawing.image_data, explain)
 
 
-def upload_panel(arena: Arena, settings: DashboardSettings, mode: str) -> None:
+def upload_panel(arena: Arena, settings: DashboardSettings, mode: str, explain: bool) -> None:
     what = "a number" if mode == NUMBER else "one digit"
     upload = st.file_uploader(f"…or upload a photo or scan of {what} (ink on paper, any light, ruled paper too)",
                               type=list(settings.upload_types), key="upload")
@@ -187,9 +194,9 @@ def upload_panel(arena: Arena, settings: DashboardSettings, mode: str) -> None:
         st.error(f"**{upload.name}** cannot be used. {error}", icon="🚫")
         return
     if mode == NUMBER:
-        show_number(pixels, arena, settings, "upload")
+        show_number(pixels, arena, settings, "upload", explain)
     else:
-        show_reading(read_drawing(pixels), arena, settings, "upload", pixels)
+        show_reading(read_drawing(pixels), arena, settings, "upload", pixels, explain)
 
 
 def render_draw(arena: Arena, settings: DashboardSettings) -> None:
@@ -201,9 +208,10 @@ def render_draw(arena: Arena, settings: DashboardSettings) -> None:
     mode = st.segmented_control("What are you writing?", [DIGIT, NUMBER], default=DIGIT, key="draw_mode") or DIGIT
     low, high = settings.stroke_range
     stroke_width = st.slider("Stroke width", low, high, settings.stroke_width, key="stroke_width")
-    canvas_panel(arena, settings, stroke_width, mode)
+    explain = st.toggle(WHY, value=False, key=EXPLAIN_KEY, help=EXPLAIN_HELP)
+    canvas_panel(arena, settings, stroke_width, mode, explain)
     st.divider()
-    upload_panel(arena, settings, mode)
+    upload_panel(arena, settings, mode, explain)
 
 
 render_draw(ui.get_arena(), ui.settings())

@@ -49,10 +49,14 @@ def _sample_at_strength(arena: Arena, test_set: tuple[dict[str, np.ndarray], lis
     rng = np.random.default_rng(settings.seed)
     index = int(rng.integers(len(dataset["test_labels"])))
     image = perturb(as_unit_float(dataset["test_images"][index : index + 1]), kind, strength, rng)
-    models = ui.ready_models(arena)
+    st.image(ui.enlarge(image[0]), width=settings.thumbnail_px)
+    if arena.loading:  # never waited for: the page reruns by itself once they have loaded
+        st.caption(f"Test image #{index}, true digit {int(dataset['test_labels'][index])}; every model's answer "
+                   "appears here once the models have loaded.")
+        return
+    models = arena.ready_models()
     answers = ", ".join(f"{name}: **{int(models[name].predict_proba(image).argmax())}**" for name in names
                         if name in models)
-    st.image(ui.enlarge(image[0]), width=settings.thumbnail_px)
     st.caption(f"Test image #{index}, true digit {int(dataset['test_labels'][index])}; the models answer:")
     st.markdown(answers)
 

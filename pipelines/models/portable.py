@@ -81,15 +81,21 @@ class OnnxCheck:
     reason: str | None = None
 
 
+def export_for_serving(classifier: DigitClassifier, directory: Path, images: np.ndarray,
+                       original_probabilities: np.ndarray) -> OnnxCheck:
+    """`export_onnx` for the models whose class is served through ONNX Runtime; the others are reported as such."""
+    if not classifier.exports_onnx:
+        return OnnxCheck(False, reason=f"the {classifier.name} model is served by the library it was trained with")
+    return export_onnx(classifier, directory, images, original_probabilities)
+
+
 def export_onnx(classifier: DigitClassifier, directory: Path, images: np.ndarray,
                 original_probabilities: np.ndarray) -> OnnxCheck:
     """Write `model.onnx` into a run's staging folder if the graph agrees with the original on `images`.
 
-    A model whose class does not export, or whose export fails, is reported, not raised: it is then served by the
-    library it was trained with.
+    An export that fails or disagrees is reported, not raised: the model is then served by the library it was
+    trained with.
     """
-    if not classifier.exports_onnx:
-        return OnnxCheck(False, reason=f"the {classifier.name} model is served by the library it was trained with")
     started = time.perf_counter()
     try:
         graph = classifier.to_onnx()

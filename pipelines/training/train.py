@@ -28,7 +28,7 @@ from pipelines.evaluation.report import text_table
 from pipelines.evaluation.robustness import robustness_curves
 from pipelines.feedback import FeedbackError, FeedbackStore
 from pipelines.feedback.training import training_drawings
-from pipelines.models.portable import export_onnx
+from pipelines.models.portable import export_for_serving
 from pipelines.progress import Progress
 from pipelines.store.artifacts import (
     GENERALISATION,
@@ -93,7 +93,7 @@ def train_one(name: str, data: MnistData, profile: config.Profile, store: Artifa
                        data_source=data.source, fallback_reason=data.fallback_reason)
         np.save(staging / TEST_PROBA, test_proba)
         progress.note("exporting to ONNX and checking it on the test set")
-        metrics["onnx"] = asdict(export_onnx(classifier, staging, test_images, test_proba))
+        metrics["onnx"] = asdict(export_for_serving(classifier, staging, test_images, test_proba))
         atomic_write_json(staging / METRICS, metrics)
         progress.note("robustness curves")
         atomic_write_json(staging / ROBUSTNESS, robustness_curves(classifier, test_images, data.test_labels))
