@@ -75,11 +75,11 @@ def test_page_renders_without_models(page: str, empty_artifacts: Path, monkeypat
 
 def test_overview_marks_the_best_model(trained_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = visit(open_app(trained_artifacts, monkeypatch), "overview")
-    board = app.dataframe[0].value
+    board = app.table[0].value
     assert len(board) == len(MODEL_NAMES)
     most_accurate = board["Accuracy"].idxmax()
     assert f"The most accurate model is the **{most_accurate}**" in texts(app)
-    assert "LeNet-5" in app.dataframe[1].value["Method"].str.cat()
+    assert "LeNet-5" in app.dataframe[0].value["Method"].str.cat()
 
 
 def test_draw_page_offers_quick_training_without_models(empty_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,7 +134,7 @@ def test_a_broken_model_is_reported_and_the_others_still_used(artifacts_copy: Pa
     (run.path / "model.joblib").write_bytes(b"corrupt")
     app = visit(open_app(artifacts_copy, monkeypatch), "overview")
     assert any("The **rf** model could not be loaded" in w.body and "checksum" in w.body for w in app.warning)
-    assert set(app.dataframe[0].value.index) == {"Support vector machine", "Convolutional network"}
+    assert set(app.table[0].value.index) == {"Support vector machine", "Convolutional network"}
 
 
 def test_fallback_to_the_sample_is_shown_loudly(artifacts_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -171,10 +171,10 @@ def test_new_run_is_picked_up_without_restart(artifacts_copy: Path, monkeypatch:
     moved = artifacts_copy.parent / "rf-runs-aside"
     shutil.move(rf_runs, moved)
     app = visit(open_app(artifacts_copy, monkeypatch), "overview")
-    assert "Random forest" not in set(app.dataframe[0].value.index)
+    assert "Random forest" not in set(app.table[0].value.index)
     shutil.move(moved, rf_runs)  # a training run landing
     app.run()
-    assert "Random forest" in set(app.dataframe[0].value.index)
+    assert "Random forest" in set(app.table[0].value.index)
 
 
 def test_training_started_on_the_train_page_lands_without_restart(empty_artifacts: Path,

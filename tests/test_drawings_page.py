@@ -94,7 +94,7 @@ def test_the_leaderboard_gains_a_peoples_drawings_column(labelled_store: Feedbac
     assert len(labels) >= FEEDBACK.min_held_out, "the fixture should hold out enough drawings"
     models = load_models(trained_artifacts)
     expected = score_held_out(models, images, labels)
-    board = rerun_until_models_loaded(open_page("overview", trained_artifacts, monkeypatch)).dataframe[0].value
+    board = rerun_until_models_loaded(open_page("overview", trained_artifacts, monkeypatch)).table[0].value
     assert len(expected.scores) == len(board) == len(models)
     for name, score in expected.scores.items():
         assert board.at[models[name].title, "People's drawings"] == pytest.approx(score.accuracy)
@@ -103,7 +103,7 @@ def test_the_leaderboard_gains_a_peoples_drawings_column(labelled_store: Feedbac
 def test_the_leaderboard_waits_for_enough_drawings(trained_artifacts: Path, private_feedback_store: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     app = rerun_until_models_loaded(open_page("overview", trained_artifacts, monkeypatch))
-    assert "People's drawings" not in app.dataframe[0].value.columns
+    assert "People's drawings" not in app.table[0].value.columns
     assert any(f"once {FEEDBACK.min_held_out} labelled drawings" in caption.value for caption in app.caption)
 
 

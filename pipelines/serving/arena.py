@@ -8,6 +8,8 @@ An arena is ready to show stored results as soon as it exists: it reads the
 runs' metrics and test answers, never a model file. The classifiers load in a
 background thread (`start_loading`), and only the views that ask a model
 something new (drawings, live perturbations) wait for them (`ready_models`).
+Once loaded, each model answers every session from one thread of its own
+(`pipelines.serving.batching`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pipelines.evaluation.analysis import shared_dataset
+from pipelines.serving.batching import Batcher
+from pipelines.serving.memory import release_freed_memory
 from pipelines.store.artifacts import ArtifactError, ArtifactStore, Run
 from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_report
 
@@ -95,7 +99,9 @@ class Arena:
         for model in self.models.values():
             with contextlib.suppress(ArtifactError):  # kept on the model and shown by the pages
                 model.load()
+                model.route_predictions(Batcher(model.classifier.predict_proba, model.name).predict)
         _ = self.neighbours
+        release_freed_memory()
 
     @property
     def loading(self) -> bool:

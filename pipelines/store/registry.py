@@ -12,6 +12,7 @@ import importlib.metadata
 import logging
 import platform
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ class LoadedModel:
         self.warnings = warnings or []
         self.serving = serving
         self._classifier = classifier
+        self._route: Callable[[np.ndarray], np.ndarray] | None = None
         self._error: ArtifactError | None = None
         self._lock = threading.Lock()
 
@@ -120,7 +122,11 @@ class LoadedModel:
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) float32 images in [0, 1] -> (n, 10) probabilities."""
-        return self.classifier.predict_proba(images)
+        return self._route(images) if self._route is not None else self.classifier.predict_proba(images)
+
+    def route_predictions(self, predict: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Answer through `predict` from now on (the dashboard's batcher, which calls this model's classifier)."""
+        self._route = predict
 
     def test_proba(self) -> np.ndarray:
         return self.run.test_proba()
