@@ -6,12 +6,11 @@
 For each fresh start: the seconds from the first page request to the leaderboard on screen (and from the
 `streamlit run` itself), from clicking Draw to its canvas, from the first digit's mouse-up to all three answers,
 and the app process's memory once every page has been opened and all three models are loaded (its peak too).
-Prints the table; with --out it is written to BENCHMARKS.md. Targets (issue 11) are reported, not asserted.
+Prints the table and writes it to BENCHMARKS.md (`--out`). Targets (issue 11) are reported, not asserted.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from typing import Any
 import psutil
 
 from pipelines import config
-from pipelines.benchmarks.command import provenance, trained_models
+from pipelines.benchmarks.command import benchmark_parser, provenance, trained_models
 from pipelines.benchmarks.dashboard import CHROMIUM, CHROMIUM_ARGS, STROKES, draw, wait_for_predictions
 from pipelines.evaluation.report import markdown_table, text_table, update_markdown_section
 from pipelines.serving.server import app_server
@@ -111,11 +110,9 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
+    parser = benchmark_parser(__doc__, data=False)
     parser.add_argument("--repeats", type=int, default=3, help="fresh starts of the server")
     parser.add_argument("--serving", choices=config.SERVING_FORMATS, default="onnx")
-    parser.add_argument("--out", type=Path, default=None, help="Markdown file to write the section into")
     args = parser.parse_args(argv)
     config.configure_logging()
     models = trained_models(args.artifacts)
@@ -136,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(median_row(rows))
     print(text_table(rows, COLUMNS))
     print(f"targets: {TARGETS}")
-    if args.out:
+    if args.out:  # BENCHMARKS.md unless told otherwise, like every benchmark
         command = "python -m pipelines.benchmarks.cold_start " + " ".join(argv or sys.argv[1:])
         facts = provenance(str(args.artifacts), command.strip(),
                            [{"model": name, "run": model.run.run_id} for name, model in models.items()])

@@ -20,12 +20,14 @@ logger = logging.getLogger("pipelines.benchmarks")
 Run = Callable[[argparse.Namespace, Sequence[str]], int]
 
 
-def benchmark_parser(description: str | None, artifacts: bool = True) -> argparse.ArgumentParser:
-    """A parser with `--artifacts` (the trained models, when the benchmark reads them), `--data` and `--out`."""
+def benchmark_parser(description: str | None, artifacts: bool = True, data: bool = True) -> argparse.ArgumentParser:
+    """A parser with `--artifacts` (the trained models, when the benchmark reads them), `--data` (when it reads a
+    dataset) and `--out`."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     if artifacts:
         parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
-    add_data_argument(parser)
+    if data:
+        add_data_argument(parser)
     parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
     return parser
 

@@ -1,17 +1,15 @@
 """Benchmark: each model served by the library it was trained with against its ONNX graph in ONNX Runtime.
 
-    python -m pipelines.benchmarks.serving                    # the models in artifacts/, 200 single images each
-    python -m pipelines.benchmarks.serving --out BENCHMARKS.md
+    python -m pipelines.benchmarks.serving       # the models in artifacts/; the table into BENCHMARKS.md
 
 Every (model, format) is measured in a fresh process, so imports are counted: seconds to import and load, the
-resident memory it adds to an empty Python once loaded and answering single images, the median time of one image, and how closely its probabilities
-match the native model's on the test images. The forest has no graph in its runs (see
+resident memory it adds to an empty Python once loaded and answering single images, the median time of one
+image, and how closely its probabilities match the native model's on the test images. The forest has no graph in its runs (see
 `ForestClassifier.exports_onnx`); one is exported here, into a temporary folder, so the choice stays measured.
 """
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import shlex
 import shutil
@@ -24,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipelines import config
-from pipelines.benchmarks.command import provenance, trained_models
+from pipelines.benchmarks.command import benchmark_parser, provenance, trained_models
 from pipelines.config import ONNX
 from pipelines.evaluation.report import markdown_table, text_table, update_markdown_section
 from pipelines.store.artifacts import ArtifactStore
@@ -94,11 +92,9 @@ def with_graph(model: Any, images: np.ndarray, scratch: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
+    parser = benchmark_parser(__doc__, data=False)
     parser.add_argument("--images", type=int, default=2000, help="test images compared with the native answers")
     parser.add_argument("--single", type=int, default=200, help="single-image calls timed")
-    parser.add_argument("--out", type=Path, default=None, help="Markdown file to write the section into")
     args = parser.parse_args(argv)
     config.configure_logging()
     models = trained_models(args.artifacts)
@@ -116,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(text_table([row], COLUMNS).splitlines()[-1], flush=True)
     print(text_table(rows, COLUMNS))
-    if args.out:
+    if args.out:  # BENCHMARKS.md unless told otherwise, like every benchmark
         facts = provenance(str(args.artifacts), "python -m pipelines.benchmarks.serving " + shlex.join(argv or []),
                            [{"model": name, "run": model.run.run_id} for name, model in models.items()])
         update_markdown_section(args.out, SECTION, "\n".join(
