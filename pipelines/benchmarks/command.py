@@ -20,15 +20,18 @@ logger = logging.getLogger("pipelines.benchmarks")
 Run = Callable[[argparse.Namespace, Sequence[str]], int]
 
 
-def benchmark_parser(description: str | None, artifacts: bool = True, data: bool = True) -> argparse.ArgumentParser:
+def benchmark_parser(description: str | None, artifacts: bool = True, data: bool = True,
+                     out: Path | None = config.BENCHMARKS_PATH) -> argparse.ArgumentParser:
     """A parser with `--artifacts` (the trained models, when the benchmark reads them), `--data` (when it reads a
-    dataset) and `--out`."""
+    dataset) and `--out` (BENCHMARKS.md unless `out` says otherwise; None: print only unless given)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     if artifacts:
         parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="the trained models")
     if data:
         add_data_argument(parser)
-    parser.add_argument("--out", type=Path, default=config.BENCHMARKS_PATH, help="Markdown file to update")
+    parser.add_argument("--out", type=Path, default=out,
+                        help="Markdown file to update" if out else "Markdown file to write the section into (default: "
+                                                                   "print only)")
     return parser
 
 

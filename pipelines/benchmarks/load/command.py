@@ -46,7 +46,9 @@ SERVER_LOG = "streamlit.log"
 
 
 def parser() -> argparse.ArgumentParser:
-    result = benchmark_parser(__doc__)
+    result = benchmark_parser(__doc__, data=False, out=None)
+    result.add_argument("--data", default=LOAD.data, metavar="SOURCE",
+                        help="where the drawn test digits come from: sample (default), idx:DIR or openml")
     result.add_argument("--sessions", type=int, default=LOAD.sessions, help="simulated browser tabs")
     result.add_argument("--interval", type=float, default=LOAD.interval_seconds, help="seconds between drawings")
     result.add_argument("--duration", type=float, default=LOAD.duration_seconds, help="seconds of drawing")
@@ -57,18 +59,7 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--url", default=None, help="an app already running (http://host:port) instead of starting one")
     result.add_argument("--server-pid", type=int, default=None, help="with --url: its process, for CPU and memory")
     result.add_argument("--drawings", type=Path, default=None, help="CSV file for every drawing's record")
-    redefine(result, "data", LOAD.data, "where the drawn test digits come from: sample (default), idx:DIR or openml")
-    redefine(result, "out", None, "Markdown file to write the load-test section into, e.g. BENCHMARKS.md "
-                                  "(default: print only)")
     return result
-
-
-def redefine(parser: argparse.ArgumentParser, dest: str, default: object, help_text: str) -> None:
-    """Another default and help for an option the shared benchmark parser adds (argparse has no public way)."""
-    parser.set_defaults(**{dest: default})
-    for action in parser._actions:
-        if action.dest == dest:
-            action.help = help_text
 
 
 def load_settings(args: argparse.Namespace) -> LoadSettings:
