@@ -48,8 +48,8 @@ def settings() -> DashboardSettings:
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the trained runs…")
 def _cached_arena(artifacts_dir: str, signature: tuple[str, ...]) -> Arena:
-    """One load per set of runs on disk; a new run changes `signature` and so triggers a reload. The classifiers
-    load in the background meanwhile."""
+    """One read per set of runs on disk; a new run changes `signature` and so triggers a reload. The classifiers
+    load later, in the background (`start_loading_models`)."""
     del signature  # only part of the cache key
     return load_arena(artifacts_dir, start_loading=False)
 
