@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from pipelines import config
 from pipelines.benchmarks.command import benchmark_parser, provenance, trained_models
 from pipelines.benchmarks.dashboard import CHROMIUM, CHROMIUM_ARGS, STROKES, draw, wait_for_predictions
+from pipelines.benchmarks.load.monitor import ProcessTree
 from pipelines.evaluation.report import markdown_table, text_table, update_markdown_section
 from pipelines.serving.server import app_server
 
@@ -49,20 +48,18 @@ TARGETS = "leaderboard ≤ 3 s; Draw opened and first digit answered ≤ 1.5 s; 
 
 
 class MemoryWatch:
-    """The resident memory of a process and its children, sampled in a thread; the peak and the latest."""
+    """The resident memory of a process and its children (the load test's `ProcessTree`), sampled in a thread; the
+    peak and the latest."""
 
     def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
+        self.tree = ProcessTree(pid)
         self.peak = self.latest = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def rss(self) -> int:
-        try:
-            return sum(p.memory_info().rss for p in [self.process, *self.process.children(recursive=True)])
-        except psutil.Error:
-            return self.latest
+        return self.tree.rss() or self.latest
 
     def _sample(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import config
 from pipelines.store.registry import MODEL_NAMES
 
-APP = config.PROJECT_ROOT / "app.py"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SERVER_START_SECONDS = 90
 STEPS_PER_SEGMENT = 6
 STROKES: list[list[list[tuple[float, float]]]] = [
     [[(0.5, 0.15), (0.5, 0.85)]],                                              # 1

@@ -63,7 +63,7 @@ def _measure(name: str, folder: str, serving: str, images: np.ndarray, reference
     added = psutil.Process().memory_info().rss - before  # before the big batch below, which grows the allocators
     probabilities = classifier.predict_proba(images)
     compared = probabilities if reference is None else reference
-    return {"model": name, "format": "ONNX Runtime" if serving == "onnx" else "its training library",
+    return {"model": name, "format": classifier.engine,
             "load_seconds": load_seconds, "added_mb": added / 2**20,
             "latency_ms": float(np.median(latencies)),
             "same_label": float((probabilities.argmax(1) == compared.argmax(1)).mean()),

@@ -62,6 +62,9 @@ class DigitClassifier(ABC):
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)
 
+    engine: ClassVar[str] = "its training library"
+    """What computes the answers, as the dashboard names it."""
+
     exports_onnx: ClassVar[bool] = True
     """Whether training exports this model to ONNX for serving (`pipelines.models.portable`)."""
 

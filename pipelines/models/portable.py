@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class OnnxClassifier(DigitClassifier):
 
     name = "onnx"
     title = "ONNX graph"
+    engine = "ONNX Runtime"
 
     def __init__(self, params: Any, payload: bytes) -> None:
         super().__init__(params)
@@ -116,7 +117,7 @@ def export_onnx(classifier: DigitClassifier, directory: Path, images: np.ndarray
     if check.served:
         (Path(directory) / ONNX.filename).write_bytes(payload)  # a staging folder: the run appears whole or not
     else:
-        check = OnnxCheck(**{**asdict(check), "reason": f"the graph disagrees with the model: same digit on "
-                                                        f"{same_label:.3%}, probabilities up to {gap:.2g} apart"})
+        check = replace(check, reason=f"the graph disagrees with the model: same digit on {same_label:.3%}, "
+                                      f"probabilities up to {gap:.2g} apart")
         logger.warning("%s: %s; served natively", classifier.name, check.reason)
     return check

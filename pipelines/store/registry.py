@@ -116,9 +116,7 @@ class LoadedModel:
     @property
     def serves_with(self) -> str:
         """What answers for this model: ONNX Runtime or the library it was trained with."""
-        if self._classifier is None:
-            return "not loaded yet"
-        return "ONNX Runtime" if type(self._classifier).__name__ == "OnnxClassifier" else "its training library"
+        return self._classifier.engine if self._classifier is not None else "not loaded yet"
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) float32 images in [0, 1] -> (n, 10) probabilities."""
