@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -21,7 +22,8 @@ from pipelines.studies.engine import ClusterError
 from pipelines.studies.plans import StudyError, plan
 from pipelines.studies.run import run_study
 from pipelines.studies.settings import STUDY_SETTINGS
-from pipelines.studies.store import FITS, RUNNING_PREFIX, StudyStore
+from pipelines.studies.store import FITS, RUNNING_PREFIX, Study, StudyStore
+from pipelines.studies.tasks import FitTask, hyperparameters
 
 CLUSTER_START_SECONDS = 60
 STUDY_SECONDS = 300
@@ -65,28 +67,38 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             _stop(process)
 
 
+def _assert_same_fits(local: Study, remote: Study) -> dict[str, dict]:
+    """Both studies complete, with the same fits giving the same numbers, on different processes."""
+    assert remote.manifest["status"] == local.manifest["status"] == "complete"
+    local_fits, remote_fits = ({fit["key"]: fit for fit in study.fits()} for study in (local, remote))
+    assert set(local_fits) == set(remote_fits)
+    for key, fit in local_fits.items():
+        assert {name: fit[name] for name in COMPARED} == {name: remote_fits[key][name] for name in COMPARED}, key
+    workers = {fit["worker"] for fit in remote_fits.values()}
+    assert workers and not workers & {fit["worker"] for fit in local_fits.values()}
+    return local_fits
+
+
 def test_the_cluster_gives_the_same_numbers_as_local_processes(studied_artifacts: Path, sample: MnistData,
                                                                dask_cluster: str, tmp_path: Path) -> None:
     local = StudyStore(studied_artifacts).studies("learning-curve")[0]
     remote = run_study("learning-curve", ["svm", "rf"], sample, tmp_path, cluster=dask_cluster, sizes=STUDY_SIZES,
                        seeds=STUDY_SEEDS, show_bar=False)
-    assert remote.manifest["status"] == local.manifest["status"] == "complete"
-    local_fits, remote_fits = ({fit["key"]: fit for fit in study.fits()} for study in (local, remote))
-    assert set(local_fits) == set(remote_fits) and len(local_fits) == 2 * len(STUDY_SIZES) * len(STUDY_SEEDS)
-    for key, fit in local_fits.items():
-        assert {name: fit[name] for name in COMPARED} == {name: remote_fits[key][name] for name in COMPARED}, key
-    workers = {fit["worker"] for fit in remote_fits.values()}
-    assert workers and not workers & {fit["worker"] for fit in local_fits.values()}
+    local_fits = _assert_same_fits(local, remote)
+    assert len(local_fits) == 2 * len(STUDY_SIZES) * len(STUDY_SEEDS)
     accuracies = [fit["accuracy"] for fit in local_fits.values()]
     assert len(set(accuracies)) > 1 and min(accuracies) > 0.6  # real fits: different, and far above chance
 
 
-def test_a_cnn_fit_runs_on_the_cluster(sample: MnistData, dask_cluster: str, tmp_path: Path) -> None:
-    study = run_study("sweep", ["cnn"], sample, tmp_path, cluster=dask_cluster, sizes=[STUDY_SIZES[-1]],
-                      grid=["epochs=1"], show_bar=False)
-    fits = study.fits()
-    assert [fit["status"] for fit in fits] == ["ok"] * STUDY_SETTINGS.sweep_folds, fits
-    assert all(fit["hyperparameters"]["epochs"] == 1 and fit["n_train"] < STUDY_SIZES[-1] for fit in fits)
+def test_the_cnn_gives_the_same_numbers_on_the_cluster(sample: MnistData, dask_cluster: str, tmp_path: Path) -> None:
+    """Its initial weights once came from Python's shared `random`, which a Dask worker's own threads draw from."""
+    local, remote = (run_study("sweep", ["cnn"], sample, tmp_path / place, workers=2, cluster=cluster,
+                               sizes=[STUDY_SIZES[-1]], grid=["epochs=1,2"], show_bar=False)
+                     for place, cluster in (("local", None), ("cluster", dask_cluster)))
+    fits = _assert_same_fits(local, remote).values()
+    assert len(fits) == 2 * STUDY_SETTINGS.sweep_folds
+    assert {fit["hyperparameters"]["epochs"] for fit in fits} == {1, 2} and all(
+        fit["n_train"] < STUDY_SIZES[-1] for fit in fits)
 
 
 def test_an_unreachable_cluster_is_a_clear_error_and_leaves_nothing(sample: MnistData, tmp_path: Path) -> None:
@@ -181,3 +193,14 @@ def test_plans_cover_every_combination_once() -> None:
     assert len({task.key for task in tasks}) == len(tasks) == 2 * 3 * len(STUDY_SETTINGS.seeds)
     tasks, shape = plan("sweep", ["rf"], None, None, 3000, STUDY_SETTINGS, search="random", iterations=2)
     assert shape["sizes"] == [3000] and len(tasks) == 2 * STUDY_SETTINGS.sweep_folds
+
+
+def test_a_cnn_fit_on_few_images_still_makes_enough_steps() -> None:
+    params = {size: hyperparameters(FitTask("cnn", size, 0), STUDY_SETTINGS, size) for size in (500, 10_000)}
+    for size, cnn in params.items():
+        steps_per_epoch = math.ceil(size * (1 - cnn.validation_fraction) / cnn.batch_size)
+        assert steps_per_epoch * cnn.epochs >= STUDY_SETTINGS.min_cnn_steps
+    profile = config.PROFILES[STUDY_SETTINGS.profile].cnn
+    assert params[500].epochs > profile.epochs == params[10_000].epochs
+    swept = hyperparameters(FitTask("cnn", 500, 0, (("epochs", 2),)), STUDY_SETTINGS, 500)
+    assert swept.epochs == 2  # a sweep over epochs keeps the ones it asked for

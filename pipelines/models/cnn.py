@@ -12,6 +12,8 @@ tens of milliseconds per call, far too much for a live canvas.
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -28,19 +30,34 @@ BATCH_NORM_MOMENTUM = 0.9
 """Lower than Keras' 0.99 so the running statistics settle within the few steps of a quick run."""
 
 
+def layer_seeds(seed: int = SEED) -> Iterator[int]:
+    """Seeds for the network's random layers, drawn from `seed` alone.
+
+    Left unseeded, Keras draws them from Python's process-wide `random`, which other threads draw from too (a
+    Dask worker's event loop does): the same fit then started from other weights there. These are the draws
+    Keras makes after `keras.utils.set_random_seed(seed)`, so the network is the one it always was.
+    """
+    draws = random.Random(seed)
+    while True:
+        yield draws.randint(1, int(1e9))
+
+
 def build_network(params: CnnParams) -> keras.Model:
     """Conv blocks (conv, batch norm, ReLU, pooling), then a dropout-regularised softmax over the 7×7 maps."""
+    seeds = layer_seeds()
     inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE, 1), name="image")
     features = inputs
     for block, filters in enumerate(params.filters):
-        features = keras.layers.Conv2D(filters, 5 if block == 0 else 3, padding="same", use_bias=False)(features)
+        features = keras.layers.Conv2D(filters, 5 if block == 0 else 3, padding="same", use_bias=False,
+                                       kernel_initializer=keras.initializers.GlorotUniform(next(seeds)))(features)
         features = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(features)
         features = keras.layers.ReLU()(features)
         if block < len(params.filters) - 1:
             features = keras.layers.MaxPooling2D()(features)
     features = keras.layers.Flatten()(features)
-    features = keras.layers.Dropout(params.dropout)(features)
-    outputs = keras.layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(features)
+    features = keras.layers.Dropout(params.dropout, seed=next(seeds))(features)
+    outputs = keras.layers.Dense(N_CLASSES, activation="softmax", name="probabilities",
+                                 kernel_initializer=keras.initializers.GlorotUniform(next(seeds)))(features)
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 

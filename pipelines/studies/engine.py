@@ -20,7 +20,7 @@ from joblib.externals.loky import ProcessPoolExecutor
 
 from pipelines.data.sources import MnistData
 from pipelines.studies.settings import CLUSTER_ENV, StudySettings
-from pipelines.studies.tasks import FitTask, run_fit
+from pipelines.studies.tasks import FitTask, fit_cost, run_fit
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def cluster_address(named: str | None) -> str | None:
 def run_fits(tasks: Iterable[FitTask], data: MnistData, settings: StudySettings, workers: int,
              cluster: str | None = None) -> Iterator[dict[str, Any]]:
     """Run every task, longest first, and yield each fit's record as it finishes (in any order)."""
-    ordered = sorted(tasks, key=lambda task: task.cost, reverse=True)
+    ordered = sorted(tasks, key=lambda task: fit_cost(task, settings), reverse=True)
     if cluster is None:
         yield from _run_locally(ordered, data, settings, workers)
     else:

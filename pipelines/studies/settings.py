@@ -29,6 +29,7 @@ class StudySettings:
     })
     random_search_iterations: int = 8
     min_size: int = 200  # the CNN holds out 5 % for validation, which needs a few images of every digit
+    min_cnn_steps: int = 150  # optimiser steps a CNN fit makes at least, its epochs raised on small subsets
     latency_calls: int = 50  # one-image predictions timed per fit (the training runs time 200)
     threads_per_fit: int = 1  # BLAS, TensorFlow and the forest's trees: N workers then really use N cores
     cluster_timeout_seconds: float = 30.0
