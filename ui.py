@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageDraw
 
@@ -22,7 +21,9 @@ from pipelines.serving.settings import DashboardSettings, load_settings
 from pipelines.store.registry import MODEL_NAMES, LoadedModel
 from pipelines.training.jobs import JobError, TrainingRequest, job_status, latest_job, start_training
 
-if TYPE_CHECKING:  # imported where used: the leaderboard is drawn before SQLAlchemy or SciPy's statistics load
+if TYPE_CHECKING:  # imported where used: the leaderboard is drawn before Plotly, SQLAlchemy or SciPy's statistics load
+    import plotly.graph_objects as go
+
     from pipelines.evaluation.people import PeopleScores
     from pipelines.feedback import FeedbackStore
 
@@ -199,6 +200,8 @@ def digit_filter(label: str, key: str) -> int | None:
 
 def confusion_figure(matrix: np.ndarray, view: ConfusionView, height: int) -> go.Figure:
     """A heatmap (true digit down, prediction across) with an invisible point per cell to make it clickable."""
+    import plotly.graph_objects as go
+
     cell_format = "{:.0%}" if view == "row-normalised" else "{:.0f}"
     text = [["" if np.isnan(v) else cell_format.format(v) for v in row] for row in matrix]
     figure = go.Figure(go.Heatmap(z=matrix, x=DIGITS, y=DIGITS, text=text, texttemplate="%{text}", colorscale="Blues",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui
@@ -15,6 +14,8 @@ from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from pipelines.evaluation.people import PeopleScores
 
 BEST_STYLE = "background-color: #FDE2E1; font-weight: 700"
@@ -50,6 +51,8 @@ def people_caption(people: PeopleScores, arena: Arena) -> str:
 
 def error_chart(board: pd.DataFrame, settings: DashboardSettings) -> go.Figure:
     """Our test error next to published ones, on one log axis (errors span 0.2 % to 12 %)."""
+    import plotly.graph_objects as go  # after the leaderboard is on screen: Plotly takes a while to import
+
     figure = go.Figure()
     colours = [ui.MODEL_COLOURS.get(name, ui.ENSEMBLE_COLOUR) for name in board.index]
     figure.add_bar(y=[f"{row.title} (ours)" for row in board.itertuples()], x=(1 - board["accuracy"]) * 100,

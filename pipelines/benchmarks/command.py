@@ -52,7 +52,7 @@ def provenance(source: str, command: str, rows: Sequence[dict[str, Any]]) -> lis
         f"- machine: {machine_description()}",
         f"- data: `{source}`",
         f"- command: `{command}`",
-        "- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows),
+        *(["- runs: " + ", ".join(f"{row['model']} `{row['run']}`" for row in rows)] if rows else []),
     ]
 
 
