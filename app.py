@@ -1,30 +1,24 @@
-"""The MNIST arena dashboard: `streamlit run app.py`. A router only; the pages live in app_pages/.
+"""The MNIST arena dashboard: `streamlit run app.py`.
 
-Not in pages/: Streamlit 1.67 still treats a folder named pages/ as a legacy
-multipage app, and then runs a page directly (skipping this router) on the
-first visit to a page URL and in every AppTest run.
+The server's entry point only: every visitor's session runs the router, `dashboard.py`. Before the server
+takes its first request it imports what every page needs (NumPy, pandas and its table styling, the project's
+readers): about 0.7 s that the first visitor otherwise waited for, before the leaderboard (BENCHMARKS.md,
+"A fresh start"). The models still load in the background, after the first page.
 """
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
-import ui
 
-st.set_page_config(page_title="MNIST arena", page_icon="🔢", layout="wide")
+@asynccontextmanager
+async def import_page_libraries(_: st.App) -> AsyncIterator[None]:
+    import pandas.io.formats.style  # noqa: F401 - the leaderboard's styled table
 
-PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon="🏆", default=True),
-    st.Page("app_pages/compare.py", title="Compare", icon="⚖️"),
-    st.Page("app_pages/mistakes.py", title="Mistakes", icon="❌"),
-    st.Page("app_pages/draw.py", title="Draw", icon="✏️"),
-    st.Page("app_pages/drawings.py", title="Your drawings", icon="🖍️"),
-    st.Page("app_pages/robustness.py", title="Robustness", icon="🌀"),
-    st.Page("app_pages/generalisation.py", title="Generalisation", icon="🧭"),
-    st.Page("app_pages/data.py", title="Data", icon="🗂️"),
-    st.Page("app_pages/experiments.py", title="Experiments", icon="🧪"),
-    st.Page("app_pages/train.py", title="Train", icon="🏋️"),
-]
+    import ui  # noqa: F401 - NumPy, pandas, Pillow and the pipelines' readers every page uses
 
-navigation = st.navigation(PAGES)
-ui.render_frame(ui.get_arena())
-navigation.run()
-ui.start_loading_models()
+    yield
+
+
+app = st.App("dashboard.py", lifespan=import_page_libraries)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # imported where used: the leaderboard is drawn before Plotly
     from pipelines.feedback import FeedbackStore
 
 TRAIN_PAGE = "app_pages/train.py"
+WAITED_FOR_MODELS_KEY = "waited_for_models"
+"""Session state: the arena (its id) whose models a page of this session waited for, with a spinner."""
 DRAW_PAGE = "app_pages/draw.py"
 TRAIN_COMMAND = "python -m pipelines.train --profile quick"
 MODEL_COLOURS = {"svm": "#4C78A8", "rf": "#54A24B", "cnn": "#E45756"}
@@ -62,8 +64,9 @@ def get_arena() -> Arena:
 
 
 def start_loading_models() -> None:
-    """Called by the router once a page has been drawn: the first page never shares the CPU with model loading."""
-    get_arena().start_loading()
+    """Called by the router once a page has been drawn: the models start loading a moment later, once the browser
+    has drawn it too, or at once when a page needs them."""
+    get_arena().start_loading(after_seconds=settings().model_loading_delay_seconds)
 
 
 def ready_models(arena: Arena) -> dict[str, LoadedModel]:
@@ -72,15 +75,18 @@ def ready_models(arena: Arena) -> dict[str, LoadedModel]:
     if not arena.loading:
         return arena.ready_models()
     with st.spinner("Loading the models (the first visit after a start or a new training run)…"):
-        return arena.ready_models()
+        models = arena.ready_models()
+    st.session_state[WAITED_FOR_MODELS_KEY] = id(arena)
+    return models
 
 
 @st.fragment(run_every=MODEL_STATE_POLL_SECONDS)
 def _loading_notice(arena: Arena) -> None:
-    """Shown while the models load; when they are ready the page reruns once to show their state."""
+    """Shown while the models load; when they are ready the page reruns once to show their state, unless it waited
+    for them itself and all loaded (a rerun then would only hold back the answer to a first drawing)."""
     if arena.loading:
         st.caption("⏳ Loading the models in the background; the pages of stored results do not wait for them.")
-    else:
+    elif arena.load_errors() or st.session_state.get(WAITED_FOR_MODELS_KEY) != id(arena):
         st.rerun()
 
 

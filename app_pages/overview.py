@@ -14,11 +14,12 @@ from pipelines.serving.arena import Arena
 from pipelines.serving.settings import DashboardSettings
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
+    import altair as alt
 
     from pipelines.evaluation.people import PeopleScores
 
 BEST_STYLE = "background-color: #FDE2E1; font-weight: 700"
+PUBLISHED_COLOUR = "#B8C2CC"
 CONTEXT_TITLES = {"title": "Model", "trained": "Trained (UTC)", "profile": "Profile", "data": "Data"}
 FORMATS = {"accuracy": "{:.2%}", "macro_f1": "{:.4f}", "log_loss": "{:.4f}", "ece": "{:.4f}",
            "train_seconds": "{:.1f}", "latency_ms": "{:.2f}", "artifact_mb": "{:.2f}", "people_accuracy": "{:.1%}"}
@@ -49,20 +50,26 @@ def people_caption(people: PeopleScores, arena: Arena) -> str:
             f"never trained on; {FEEDBACK.confidence_level:.0%} intervals: {intervals}.")
 
 
-def error_chart(board: pd.DataFrame, settings: DashboardSettings) -> go.Figure:
-    """Our test error next to published ones, on one log axis (errors span 0.2 % to 12 %)."""
-    import plotly.graph_objects as go  # after the leaderboard is on screen: Plotly takes a while to import
+def error_chart(board: pd.DataFrame, settings: DashboardSettings) -> alt.Chart:
+    """Our test error next to published ones, on one log axis (errors span 0.2 % to 12 %).
 
-    figure = go.Figure()
-    colours = [ui.MODEL_COLOURS.get(name, ui.ENSEMBLE_COLOUR) for name in board.index]
-    figure.add_bar(y=[f"{row.title} (ours)" for row in board.itertuples()], x=(1 - board["accuracy"]) * 100,
-                   orientation="h", marker_color=colours, name="this arena")
-    figure.add_bar(y=[ref.method for ref in LITERATURE], x=[ref.error_percent for ref in LITERATURE],
-                   orientation="h", marker_color="#B8C2CC", name="published")
-    figure.update_layout(height=settings.chart_height, xaxis_title="test error, % (log scale)", xaxis_type="log",
-                         margin=dict(l=10, r=10, t=30, b=10),
-                         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return figure
+    Vega-Lite, not Plotly: on a first visit the browser's loading of Plotly's script held the leaderboard back by up
+    to 2 s, although the chart comes after it (BENCHMARKS.md, "A fresh start").
+    """
+    import altair as alt
+
+    ours = pd.DataFrame({"method": [f"{row.title} (ours)" for row in board.itertuples()],
+                         "error": (1 - board["accuracy"].to_numpy()) * 100,
+                         "colour": [ui.MODEL_COLOURS.get(name, ui.ENSEMBLE_COLOUR) for name in board.index]})
+    published = pd.DataFrame({"method": [ref.method for ref in LITERATURE],
+                              "error": [ref.error_percent for ref in LITERATURE], "colour": PUBLISHED_COLOUR})
+    bars = pd.concat([ours, published], ignore_index=True)
+    return alt.Chart(bars, height=settings.chart_height).mark_bar().encode(
+        x=alt.X("error:Q", scale=alt.Scale(type="log"), title="test error, % (log scale)"),
+        y=alt.Y("method:N", sort=None, title=None),
+        color=alt.Color("colour:N", scale=None),
+        tooltip=[alt.Tooltip("method:N", title="method"), alt.Tooltip("error:Q", title="test error %", format=".2f")],
+    )
 
 
 def render_overview(arena: Arena, settings: DashboardSettings) -> None:
@@ -84,7 +91,7 @@ def render_overview(arena: Arena, settings: DashboardSettings) -> None:
 
     st.subheader("Against the literature")
     left, right = st.columns([3, 2])
-    left.plotly_chart(error_chart(board, settings), width="stretch", config={"displayModeBar": False})
+    left.altair_chart(error_chart(board, settings), width="stretch")
     right.dataframe(pd.DataFrame([{"Method": ref.method, "Test error %": ref.error_percent, "Source": ref.source}
                                   for ref in LITERATURE]), hide_index=True, width="stretch")
 

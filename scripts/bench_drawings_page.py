@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         artifacts = args.artifacts or Path(folder) / "artifacts"
         artifacts.mkdir(exist_ok=True)
         os.environ.update({ARTIFACTS_ENV: str(artifacts.resolve()), config.FEEDBACK_URL_ENV: url})
-        app = AppTest.from_file(str(config.PROJECT_ROOT / "app.py"), default_timeout=PAGE_SECONDS).run()
+        app = AppTest.from_file(str(config.PROJECT_ROOT / "dashboard.py"), default_timeout=PAGE_SECONDS).run()
         app.switch_page("app_pages/drawings.py")
         timings = []
         for step in ("first visit", "after one more drawing", "unchanged"):

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from pipelines.benchmarks.dashboard import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - the browser tests import them
-from pipelines.serving.server import APP, app_server, free_port  # noqa: F401 - other tests import APP, free_port
+from pipelines.serving.server import ROUTER, app_server, free_port  # noqa: F401 - other tests import ROUTER, free_port
 
 PAGES = ("overview", "compare", "mistakes", "draw", "drawings", "robustness", "generalisation", "data", "experiments",
          "train")

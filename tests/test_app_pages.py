@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from app_fixtures import (
-    APP,
     APP_TIMEOUT_SECONDS,
     PAGES,
+    ROUTER,
     number_photo,
     paper_photo,
     png_bytes,
@@ -31,7 +31,7 @@ JOB_SECONDS = 240
 
 def open_app(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv(ARTIFACTS_ENV, str(artifacts))
-    return AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS).run()
+    return AppTest.from_file(str(ROUTER), default_timeout=APP_TIMEOUT_SECONDS).run()
 
 
 def visit(app: AppTest, page: str) -> AppTest:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_fixtures import APP, APP_TIMEOUT_SECONDS, number_photo, paper_photo, png_bytes, rerun_until_models_loaded
+from app_fixtures import APP_TIMEOUT_SECONDS, ROUTER, number_photo, paper_photo, png_bytes, rerun_until_models_loaded
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -40,7 +40,7 @@ def labelled_store(sample: MnistData, trained_artifacts: Path, private_feedback_
 
 def open_page(page: str, artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv(ARTIFACTS_ENV, str(artifacts))
-    app = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS).run()
+    app = AppTest.from_file(str(ROUTER), default_timeout=APP_TIMEOUT_SECONDS).run()
     app.switch_page(f"app_pages/{page}.py").run()
     assert not app.exception, [e.value for e in app.exception]
     return app

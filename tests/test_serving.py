@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from pipelines.store.artifacts import ArtifactStore, sha256_file
 from pipelines.store.registry import load_models
 
 EXPORTED = ("svm", "cnn")
+DEFERRED_SECONDS = 120
 IMPORTS_TENSORFLOW = """
 import sys
 from pipelines.serving.arena import load_arena
@@ -91,6 +93,16 @@ def test_stored_results_are_read_without_loading_any_model(trained_artifacts: Pa
     assert arena.metrics()["cnn"]["accuracy"] > 0.9 and arena.comparable()[0] is not None
     assert arena.models["rf"].title == "Random forest"
     assert set(arena.ready_models()) == {"svm", "rf", "cnn"}  # now loaded, in the background thread
+
+
+def test_a_deferred_load_waits_for_its_delay_unless_a_page_needs_the_models(trained_artifacts: Path) -> None:
+    arena = load_arena(trained_artifacts, start_loading=False)
+    arena.start_loading(after_seconds=DEFERRED_SECONDS)
+    time.sleep(1)
+    assert arena.loading and not any(model.loaded for model in arena.models.values())  # still waiting
+    started = time.monotonic()
+    assert set(arena.ready_models()) == {"svm", "rf", "cnn"}  # the Draw page's call: loaded at once
+    assert time.monotonic() - started < DEFERRED_SECONDS / 2 and not arena.loading
 
 
 def test_a_model_that_cannot_be_loaded_is_left_out_and_named(trained_artifacts: Path, tmp_path: Path) -> None:

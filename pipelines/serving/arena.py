@@ -60,6 +60,7 @@ class Arena:
     test_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
     neighbours_error: str | None = None
     _loader: threading.Thread | None = field(default=None, repr=False)
+    _needed: threading.Event = field(default_factory=threading.Event, repr=False)  # a page waits: load at once
 
     @property
     def models(self) -> dict[str, LoadedModel]:
@@ -88,14 +89,17 @@ class Arena:
         fingerprint, names = shared_dataset(usable)
         return (self.datasets[fingerprint] if fingerprint else None), names
 
-    def start_loading(self) -> None:
-        """Load every classifier in a background thread, once; the pages that need them wait in `ready_models`."""
+    def start_loading(self, after_seconds: float = 0.0) -> None:
+        """Load every classifier in a background thread, once, starting `after_seconds` from now or as soon as a
+        page needs them (`ready_models`), whichever comes first."""
         with _LOADER_LOCK:
             if self._loader is None:
-                self._loader = threading.Thread(target=self._load_all, name="arena-loader", daemon=True)
+                self._loader = threading.Thread(target=self._load_all, args=(after_seconds,), name="arena-loader",
+                                                daemon=True)
                 self._loader.start()
 
-    def _load_all(self) -> None:
+    def _load_all(self, after_seconds: float) -> None:
+        self._needed.wait(after_seconds)
         for model in self.models.values():
             with contextlib.suppress(ArtifactError):  # kept on the model and shown by the pages
                 model.load()
@@ -112,6 +116,7 @@ class Arena:
         """The models whose classifiers loaded, waiting for the loader first; those that failed are left out
         (their reason is `load_errors`)."""
         self.start_loading()
+        self._needed.set()
         self._loader.join()
         return {name: model for name, model in self.models.items() if model.loaded}
 

@@ -22,6 +22,9 @@ from pipelines import config
 from pipelines.serving.settings import ARTIFACTS_ENV
 
 APP = config.PROJECT_ROOT / "app.py"
+"""What `streamlit run` is given: the server's entry point."""
+ROUTER = config.PROJECT_ROOT / "dashboard.py"
+"""What each session runs, and what AppTest runs."""
 HEALTH_PATH = "/_stcore/health"
 
 

@@ -45,6 +45,9 @@ class DashboardSettings:
     quick_profile: str = config.DEFAULT_PROFILE
     chart_height: int = 320
     probability_chart_height: int = 110
+    # the first page is still being drawn when its script ends; loading the forest at once took the 2 cores from
+    # the browser and put the leaderboard on screen up to 3 s later (BENCHMARKS.md, "A fresh start")
+    model_loading_delay_seconds: float = 2.0
     sure_above: float = 0.6  # below this soft-vote confidence, or when the models disagree, the app says "not sure"
     seed: int = config.SEED
 
