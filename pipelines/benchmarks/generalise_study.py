@@ -74,9 +74,9 @@ def elastic_copies(images: np.ndarray, labels: np.ndarray, count: int) -> tuple[
 
 
 def candidate_params(model: str, candidate: str) -> object:
-    """The full profile's hyperparameters of `model`, with HOG features when the candidate names them."""
+    """The full profile's hyperparameters of `model`, on HOG features when the candidate names them, else pixels."""
     params = config.PROFILES["full"].params_for(model)
-    return dataclasses.replace(params, features="hog") if "hog" in candidate.split("+") else params
+    return dataclasses.replace(params, features="hog" if "hog" in candidate.split("+") else "pixels")
 
 
 def run_candidate(model: str, candidate: str, data: MnistData, extras: dict[str, tuple[np.ndarray, np.ndarray]],
