@@ -58,7 +58,7 @@ class FitTask:
 def hyperparameters(task: FitTask, settings: StudySettings, n_train: int) -> Any:
     """The model's params: the profile's, without varied copies, with the task's overrides.
 
-    A CNN fitted on few images gets more epochs, up to `settings.min_cnn_steps` optimiser steps: with the
+    A CNN fitted on few images gets more epochs, for at least `settings.min_cnn_steps` optimiser steps: with the
     profile's epochs alone, 500 images make 12 steps and a near-chance network, which says nothing about how
     much the data teach it. A sweep that sets the epochs itself keeps them.
     """
