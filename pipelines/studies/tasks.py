@@ -63,8 +63,9 @@ def hyperparameters(task: FitTask, settings: StudySettings, n_train: int) -> Any
     much the data teach it. A sweep that sets the epochs itself keeps them.
     """
     base = config.PROFILES[settings.profile].params_for(task.model)
-    params = dataclasses.replace(base, varied_copies=settings.varied_copies, **dict(task.overrides))
-    if isinstance(params, config.CnnParams) and "epochs" not in dict(task.overrides):
+    overrides = dict(task.overrides)
+    params = dataclasses.replace(base, varied_copies=settings.varied_copies, **overrides)
+    if isinstance(params, config.CnnParams) and "epochs" not in overrides:
         fitted_on = n_train - math.ceil(n_train * params.validation_fraction)
         steps_per_epoch = math.ceil(fitted_on / params.batch_size)
         params = dataclasses.replace(params, epochs=max(params.epochs,
