@@ -9,11 +9,16 @@ import numpy as np
 import pytest
 from conftest import drawn_digit
 from scipy import ndimage
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedGroupKFold
 
-from pipelines.config import PROFILES
+from pipelines.config import PROFILES, SEED
 from pipelines.data.sources import MnistData
+from pipelines.models import features
 from pipelines.models.features import feature_step
 from pipelines.models.forest import ForestClassifier
+from pipelines.models.svm import SvmClassifier
 from pipelines.progress import Progress
 from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.store.artifacts import ArtifactStore
@@ -114,3 +119,28 @@ def test_gradient_histogram_features_read_digits_as_well_as_pixels(sample: Mnist
     assert accuracy > MIN_SAMPLE_ACCURACY
     with pytest.raises(ValueError, match="unknown features"):
         feature_step("edges", params.hog)
+
+
+def test_gradient_histograms_of_many_digits_shared_among_the_cores_are_each_digits_own(
+        test_images: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    hog = PROFILES["full"].rf.hog
+    arguments = {"orientations": hog.orientations, "cell_pixels": hog.cell_pixels, "block_cells": hog.block_cells}
+    one_by_one = np.concatenate([features.deskew_hog(image, **arguments) for image in test_images[:300]])
+    monkeypatch.setattr(features, "HOG_PARALLEL_MIN_IMAGES", 40)
+    np.testing.assert_array_equal(features.deskew_hog(test_images[:300], **arguments), one_by_one)
+
+
+def test_the_svm_calibrated_beside_its_final_fit_is_scikit_learns_calibration(sample: MnistData,
+                                                                             test_images: np.ndarray) -> None:
+    """The SVM fits its folds and its final SVC at once and assembles the calibration itself: it must give the
+    probabilities `CalibratedClassifierCV(ensemble=False)` gives with the same folds, to the last bit."""
+    params = dataclasses.replace(PROFILES["quick"].svm, varied_copies=0, pca_components=20)
+    images, labels = sample.train_images[:1200].astype(np.float32) / 255.0, sample.train_labels[:1200]
+    svm = SvmClassifier(params)
+    svm.fit(images, labels, Progress("svm", None, False))
+    folds = StratifiedGroupKFold(params.calibration_folds, shuffle=True, random_state=SEED)
+    reference = CalibratedClassifierCV(clone(svm.estimator.calibrated_classifiers_[0].estimator), method="sigmoid",
+                                       ensemble=False, cv=list(folds.split(images, labels, groups=np.arange(1200))))
+    reference.fit(images.reshape(1200, -1), labels)
+    np.testing.assert_array_equal(svm.predict_proba(test_images[:200]),
+                                  reference.predict_proba(test_images[:200].reshape(200, -1)))

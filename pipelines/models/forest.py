@@ -28,7 +28,7 @@ class ForestClassifier(SklearnDigitClassifier):
         params: ForestParams = self.params
         forest = RandomForestClassifier(
             n_estimators=0, min_samples_leaf=params.min_samples_leaf, max_features=params.max_features,
-            n_jobs=-1, random_state=SEED, warm_start=True,
+            max_samples=params.max_samples, n_jobs=-1, random_state=SEED, warm_start=True,
         )
         varied_images, labels = with_varied_copies(images, labels, params.variation, params.varied_copies, progress)
         reader = feature_step(params.features, params.hog)
