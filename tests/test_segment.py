@@ -102,6 +102,13 @@ def test_a_wide_single_digit_stays_whole_when_the_models_judge(trained_artifacts
     assert len(split_digits(canvas, judge)) == 1
 
 
+def test_a_one_touching_a_zero_is_cut_though_the_zero_has_a_loop(trained_artifacts, sample) -> None:
+    judge = sureness_judge(load_models(trained_artifacts))
+    touching = _number(sample, [0, 1], [-12.0])  # the 0's hole is about half the pair's width
+    assert ndimage.label(touching[..., 0] > 50)[1] == 1
+    assert len(split_digits(touching, judge)) == 2
+
+
 def test_a_five_with_a_detached_bar_is_one_digit() -> None:
     canvas = Image.new("L", CANVAS, 0)
     draw = ImageDraw.Draw(canvas)

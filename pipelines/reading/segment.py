@@ -36,7 +36,9 @@ class SegmentationConfig:
     small_piece_ink: float = 0.3  # ...nor is one with this little of a typical digit's ink, unless it is tall
     tall_piece_height: float = 0.65  # two pieces this tall are two digits even where they overlap (slanted writing)
     full_overlap: float = 0.8  # unless one lies this much over the other
-    loop_width: float = 0.45  # a piece round a hole this wide is one digit (a wide 0), not two
+    loop_width: float = 0.45  # a piece round a hole this wide is one digit (a wide 0), not two...
+    judged_loop_width: float = 0.65  # ...or this wide when the models judge: a 9 or 4 touching a 1 has a loop
+    # nearly half the pair's width, which they tell from a 0 (calibrated on seeds 7 and 11: 0.55-0.7 alike)
     max_digit_aspect: float = 1.3  # wider than this, a piece holds several touching digits...
     judged_digit_aspect: float = 0.85  # ...or, when the models judge, wider than this it may: they decide
     digit_aspect: float = 0.7  # typical width of a digit, to guess how many a wide piece holds
@@ -149,8 +151,9 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, judge: J
     """
     left, right = _columns(mask)
     width = right - left
-    widest = config.judged_digit_aspect if judge is not None else config.max_digit_aspect
-    if width <= widest * writing_height or depth >= config.max_digits or _has_wide_loop(mask, width, config):
+    widest, loop = ((config.judged_digit_aspect, config.judged_loop_width) if judge is not None
+                    else (config.max_digit_aspect, config.loop_width))
+    if width <= widest * writing_height or depth >= config.max_digits or _has_wide_loop(mask, loop * width):
         return [mask]
     digits = max(2, round(width / (config.digit_aspect * writing_height)))
     shortest = config.small_piece_height * writing_height
@@ -174,10 +177,10 @@ Cut = tuple[int, float]
 """Where a cut crosses the piece's middle row (a column), and its lean (the column moves this much per row down)."""
 
 
-def _has_wide_loop(mask: np.ndarray, width: int, config: SegmentationConfig) -> bool:
-    """A hole in the ink nearly as wide as the piece: a flat 0 drawn wide, which no cut should halve."""
+def _has_wide_loop(mask: np.ndarray, widest_loop: float) -> bool:
+    """A hole in the ink at least `widest_loop` wide: a flat 0 drawn wide, which no cut should halve."""
     holes, count = ndimage.label(ndimage.binary_fill_holes(mask) & ~mask)
-    return any(box[1].stop - box[1].start >= config.loop_width * width for box in ndimage.find_objects(holes)) \
+    return any(box[1].stop - box[1].start >= widest_loop for box in ndimage.find_objects(holes)) \
         if count else False
 
 
