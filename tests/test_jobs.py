@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,18 @@ def test_only_one_job_at_a_time_and_it_can_be_stopped(tmp_path: Path) -> None:
     status = wait_until_finished(job, limit=30)
     assert status.state == "failed" and status.returncode != 0
     assert not jobs.stop_job(job)
+
+
+def test_a_job_started_by_a_server_that_ignores_interrupts_can_still_be_stopped(tmp_path: Path) -> None:
+    """As `nohup streamlit run app.py &` from a script leaves the server: interrupts ignored, inherited by children."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        job = jobs.start_job(python("import time; time.sleep(60)"), tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert jobs.stop_job(job)
+    status = wait_until_finished(job, limit=30)
+    assert status.state == "failed" and status.returncode != 0
 
 
 def test_a_job_whose_runner_vanished_is_lost(tmp_path: Path) -> None:

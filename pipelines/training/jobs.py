@@ -249,6 +249,9 @@ def run(directory: Path) -> int:
     """The runner: run the job's command with output into its log, then record the exit code."""
     spec = json.loads((directory / SPEC).read_text())
     command = [part.replace(EVENTS_PLACEHOLDER, str(directory / EVENTS)) for part in spec["command"]]
+    # a server started in the background by a shell ignores interrupts, and a command inherits that: the stop
+    # button interrupts the command, so it must not (this runner is in a session of its own, no terminal reaches it)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         child = subprocess.Popen(command, cwd=config.PROJECT_ROOT, stdin=subprocess.DEVNULL)
         atomic_write_bytes(directory / CHILD_PID, f"{child.pid}\n".encode())
