@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from scipy import ndimage
 
 from pipelines.config import IMAGE_SIDE, SEED, DrawingVariation
+from pipelines.processes import map_in_processes
 from pipelines.progress import Progress
 from pipelines.reading.canvas import canvas_to_mnist
 
@@ -88,14 +87,7 @@ def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, 
     steps = rng.choice(np.array(variation.thickness_steps), total)
     chunks = [slice(start, start + CHUNK_SIZE) for start in range(0, total, CHUNK_SIZE)]
     tasks = [(images[sources[chunk]], rotations[chunk], shears[chunk], steps[chunk]) for chunk in chunks]
-    workers = min(os.cpu_count() or 1, len(tasks)) if n_jobs == -1 else n_jobs
-    if workers <= 1:
-        varied = [_vary_chunk(*task) for task in tasks]
-    else:
-        # A pool of our own, joined when the block ends: joblib's reusable workers were left to the end of the
-        # process, and a training child of `pipelines.benchmarks.bench` once hung there waiting for them.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            varied = list(pool.map(_vary_chunk, *zip(*tasks)))
+    varied = map_in_processes(_vary_chunk, tasks, (os.cpu_count() or 1) if n_jobs == -1 else n_jobs)
     return np.concatenate(varied).astype(np.float32)
 
 

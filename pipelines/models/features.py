@@ -6,23 +6,21 @@ refers to them by name and training and prediction run the same code.
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
-from joblib.externals.loky import get_reusable_executor
 from scipy import ndimage
 from skimage.feature import hog
 from sklearn.preprocessing import FunctionTransformer
 
 from pipelines.config import HogParams
+from pipelines.processes import map_in_processes
 
 FEATURES = ("pixels", "hog")
 HOG_PARALLEL_MIN_IMAGES = 5_000
-"""Below this many digits the histograms are computed in this process: starting workers would cost more."""
-_WORKERS_IN_USE = threading.Lock()
+"""Digits per worker task; fewer are computed in this process, where starting workers would cost more."""
 
 
 def deskew(image: np.ndarray) -> np.ndarray:
@@ -63,17 +61,9 @@ def deskew_hog(images: np.ndarray, orientations: int, cell_pixels: int, block_ce
     About a millisecond a digit, so a training set's worth is shared among the cores.
     """
     images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
-    arguments = {"orientations": orientations, "cell_pixels": cell_pixels, "block_cells": block_cells}
-    if len(images) < HOG_PARALLEL_MIN_IMAGES:
-        return _deskew_hog_here(images, **arguments)
-    chunks = np.array_split(images, -(-len(images) // HOG_PARALLEL_MIN_IMAGES))
-    with _WORKERS_IN_USE:  # one batch at a time uses every core, and no thread shuts the workers down under another
-        try:
-            return np.concatenate(Parallel(n_jobs=-1)(delayed(_deskew_hog_here)(chunk, **arguments)
-                                                      for chunk in chunks))
-        finally:
-            # joblib keeps its worker processes for reuse; left running they once hung a training child at exit
-            get_reusable_executor().shutdown(wait=True)
+    chunks = np.array_split(images, max(1, -(-len(images) // HOG_PARALLEL_MIN_IMAGES)))
+    tasks = [(chunk, orientations, cell_pixels, block_cells) for chunk in chunks]
+    return np.concatenate(map_in_processes(_deskew_hog_here, tasks, os.cpu_count() or 1))
 
 
 def _deskew_hog_here(images: np.ndarray, orientations: int, cell_pixels: int, block_cells: int) -> np.ndarray:
