@@ -133,7 +133,8 @@ def show_number(pixels: np.ndarray | None, arena: Arena, settings: DashboardSett
                 explain: bool = False) -> None:
     """Every digit of a written number boxed, read by every model and by the soft vote; one digit explained."""
     models = ui.ready_models(arena)
-    number = read_number(models, pixels, settings.sure_above) if pixels is not None else NumberReading([])
+    number = (read_number(models, pixels, settings.sure_above, counter=arena.piece_counter) if pixels is not None
+              else NumberReading([]))
     if not number.digits:
         show_reading(Reading(None, "empty" if pixels is None else problem_of(pixels)), arena, settings, source)
         return

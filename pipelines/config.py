@@ -102,6 +102,17 @@ class CnnParams:
     thickness_probability: float = 0.25
 
 
+@dataclass(frozen=True)
+class PieceCounterParams:
+    """The classifier that tells one written digit from several touching ones (`pipelines.reading.pieces`)."""
+
+    pieces: int = 100_000  # made up from the training digits: half single digits, half two or three touching
+    max_iter: int = 300  # boosting rounds
+    max_leaf_nodes: int = 63
+    learning_rate: float = 0.15
+    held_out_share: float = 0.1  # of the training digits, kept for pieces it is checked on and never learns from
+
+
 SERVING_ENV = "MNIST_SERVING"
 """`onnx` (the default): serve a run through ONNX Runtime when it has a checked ONNX graph; `native`: always the
 library the model was trained with (TensorFlow for the CNN)."""
@@ -140,6 +151,7 @@ class Profile:
     svm: SvmParams = field(default_factory=SvmParams)
     rf: ForestParams = field(default_factory=ForestParams)
     cnn: CnnParams = field(default_factory=CnnParams)
+    pieces: PieceCounterParams = field(default_factory=PieceCounterParams)
 
     def params_for(self, model_name: str) -> object:
         """The hyperparameters of one registered model in this profile."""
@@ -156,6 +168,7 @@ PROFILES: dict[str, Profile] = {
         svm=SvmParams(pca_components=40),
         rf=ForestParams(n_estimators=60),
         cnn=CnnParams(epochs=3),
+        pieces=PieceCounterParams(pieces=6_000, max_iter=100, max_leaf_nodes=31),
     ),
     # the full forest reads gradient histograms: 2-3 points more on the out-of-style set and 1 on the drawn digits
     # than on pixels, MNIST kept (BENCHMARKS.md, "The full forest on HOG features"); each tree grown on half the

@@ -6,7 +6,8 @@ Photographed digits (`pipelines/evaluation/photos.py`): the same MNIST test digi
 hand, on every paper (clean scan, grey paper with falling light, ruled paper, a shadow, blur and JPEG, a
 blue pen, a fat marker, chalk on a board, everything at once), read through `canvas_to_mnist`. Numbers:
 2–6 test digits, some touching, on the Draw page's wide canvas and photographed on the same papers, cut by
-`split_digits` alone and with the models judging the cuts (as the dashboard does). Evaluation only: none of
+the ink alone, with the models judging the cuts, and with the piece counter deciding which pieces to cut and
+the models where (as the dashboard does). Evaluation only: none of
 it is ever trained on. The results replace the `photographed-digits` and `numbers` sections of BENCHMARKS.md.
 """
 
@@ -16,6 +17,7 @@ import argparse
 import logging
 import shlex
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +33,10 @@ from pipelines.evaluation.numbers import read_number
 from pipelines.evaluation.photos import PAPERS, PHOTO_SET, iter_numbers, iter_photographed_digits
 from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 from pipelines.reading.canvas import canvas_to_mnist
+from pipelines.reading.segment import Counter
 from pipelines.serving.settings import DashboardSettings
+from pipelines.store.pieces import STORE_NAME as PIECE_COUNTER
+from pipelines.store.pieces import load_piece_counter
 from pipelines.store.registry import LoadedModel
 
 logger = logging.getLogger("pipelines.benchmarks.photos")
@@ -68,24 +73,35 @@ def score_photos(models: dict[str, LoadedModel], images: np.ndarray, labels: np.
     return rows
 
 
+CUTS_BY_INK, CUTS_BY_MODELS, CUTS_BY_COUNTER = "the ink alone", "the models", "piece counter, then the models"
+
+
 def score_numbers(models: dict[str, LoadedModel], images: np.ndarray, labels: np.ndarray,
-                  settings: PhotoBenchSettings) -> list[dict[str, Any]]:
-    """Per set (canvas, photo) and segmentation (alone, judged by the models): right counts and whole numbers read."""
+                  settings: PhotoBenchSettings, counter: Counter | None) -> list[dict[str, Any]]:
+    """Per set (canvas, photo) and way of cutting (see `CUTS_BY_*`): right counts and whole numbers read."""
+    cuttings = [(CUTS_BY_INK, False, None), (CUTS_BY_MODELS, True, None)]
+    cuttings += [(CUTS_BY_COUNTER, True, counter)] if counter is not None else []
     rows = []
     for set_name, papers in (("canvas", None), ("photo", PAPERS)):
         numbers = list(iter_numbers(images, labels, settings.numbers, settings.seed, papers))
-        for judged in (False, True):
-            readings = [read_number(models, number.image, settings.sure_above, judged)
-                        for number in tqdm(numbers, desc=f"{set_name} numbers", leave=False)]
+        for cuts, judged, cutting_counter in cuttings:
+            readings, seconds = [], []
+            for number in tqdm(numbers, desc=f"{set_name} numbers, {cuts}", leave=False):
+                clock = time.perf_counter()
+                readings.append(read_number(models, number.image, settings.sure_above, judged, cutting_counter))
+                seconds.append(time.perf_counter() - clock)
+            longest = [s for s, n in zip(seconds, numbers) if len(n.digits) == PHOTO_SET.number_digits[1]]
             counted = np.array([len(r.digits) == len(n.digits) for r, n in zip(readings, numbers)])
             touching = np.array([n.touching for n in numbers])
-            row: dict[str, Any] = {"set": set_name, "cuts": "judged by the models" if judged else "split_digits alone",
+            row: dict[str, Any] = {"set": set_name, "cuts": cuts,
                                    "n": len(numbers), "touching": int(touching.sum()),
                                    "count": float(counted.mean()), "count_touching": float(counted[touching].mean())}
             row.update({name: float(np.mean([r.read_by(name) == n.text for r, n in zip(readings, numbers)]))
                         for name in models})
             row[VOTE] = float(np.mean([r.vote_digits == n.text for r, n in zip(readings, numbers)]))
             row["vote_sure"] = float(np.mean([r.vote == n.text for r, n in zip(readings, numbers)]))
+            row["longest_ms"] = 1000 * float(np.median(longest)) if longest else float("nan")
+            row["longest_n"] = len(longest)
             rows.append(row)
             logger.info("%s numbers, %s: count right %.1f%%, %s", set_name, row["cuts"], 100 * row["count"],
                         ", ".join(f"{name} {row[name]:.1%}" for name in [*models, VOTE]))
@@ -108,7 +124,9 @@ def number_columns(names: Sequence[str]) -> list[Column]:
             ("right count", lambda row: f"{row['count']:.1%}"),
             ("right count, touching", lambda row: f"{row['count_touching']:.1%} of {row['touching']}"),
             *(_percent(name) for name in [*names, VOTE]),
-            ("soft vote, sure of every digit", lambda row: f"{row['vote_sure']:.1%}")]
+            ("soft vote, sure of every digit", lambda row: f"{row['vote_sure']:.1%}"),
+            (f"{PHOTO_SET.number_digits[1]}-digit number, median ms", lambda row: f"{row['longest_ms']:.0f} "
+                                                                             f"({row['longest_n']})")]
 
 
 def _facts(command: str, source: str, models: dict[str, LoadedModel]) -> list[str]:
@@ -140,10 +158,15 @@ def numbers_report(rows: list[dict[str, Any]], names: Sequence[str], facts: list
         f"(`pipelines/evaluation/photos.py`), {PHOTO_SET.touching_share:.0%} of them with one pair pushed together "
         f"until they touch: on the Draw page's {PHOTO_SET.canvas_size[0]}×{PHOTO_SET.canvas_size[1]} canvas, and "
         "photographed on the papers above in turn. A number counts as read when every digit is right and no digit "
-        "is missing or extra. `split_digits alone` is the public API with no model; `judged by the models` is "
-        "what the Draw page does (the soft vote chooses where touching digits are cut). The soft vote's number "
+        f"is missing or extra. Cut by `{CUTS_BY_INK}`: the segmentation with nothing trained; by `{CUTS_BY_MODELS}`: "
+        "the soft vote decides whether and where a wide piece is cut; by "
+        f"`{CUTS_BY_COUNTER}`: what the Draw page and `split_digits` do, the piece counter (trained on pieces made "
+        "up from MNIST's training digits, `pipelines/training/pieces.py`) decides which pieces hold several "
+        "digits, the soft vote where they are cut. The soft vote's number "
         "takes its best guess at every digit; the last column asks it to be sure of every one (≥ "
-        f"{settings.sure_above:.0%}, no model dissenting). Evaluation only, never trained on.",
+        f"{settings.sure_above:.0%}, no model dissenting). The last column is the median time to find and read "
+        f"a {PHOTO_SET.number_digits[1]}-digit number (how many there were), front end, segmentation and every "
+        "model reading every digit, in one process, one number at a time. Evaluation only, never trained on.",
         "", *facts, "", markdown_table(rows, number_columns(names)),
     ])
 
@@ -161,9 +184,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print("\n" + text_table(rows, photo_columns(names)))
         update_markdown_section(args.out, SECTIONS[0], photos_report(rows, names, facts, settings))
     if settings.numbers:
-        rows = score_numbers(models, data.test_images, data.test_labels, settings)
+        counter = load_piece_counter(args.artifacts)
+        if counter is None:
+            logger.warning("no piece counter in %s: train one with python -m pipelines.train --models %s",
+                           args.artifacts, PIECE_COUNTER)
+        rows = score_numbers(models, data.test_images, data.test_labels, settings, counter)
         print("\n" + text_table(rows, number_columns(names)))
-        update_markdown_section(args.out, SECTIONS[1], numbers_report(rows, names, facts, settings))
+        counter_fact = [f"- {PIECE_COUNTER}: " + (f"`{counter.run_id}`" if counter else "none trained")]
+        update_markdown_section(args.out, SECTIONS[1], numbers_report(rows, names, facts + counter_fact, settings))
     logger.info("wrote %s", args.out)
     return 0
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.evaluation.analysis import LivePrediction, Verdict, predict_each, sureness_judge, verdict
-from pipelines.reading.segment import DigitPiece, find_digits
+from pipelines.reading.segment import Counter, DigitPiece, find_digits
 
 UNSURE_DIGIT = "?"
 """How the soft vote's reading of a number shows a digit it is not sure of."""
@@ -46,10 +46,11 @@ class NumberReading:
         return "".join(str(p.digit) for d in self.digits for p in d.predictions if p.model == model)
 
 
-def read_number(models: Mapping[str, Any], image: np.ndarray, sure_above: float,
-                judge_cuts: bool = True) -> NumberReading:
-    """Find the digits of `image` (the models choosing where touching digits are cut) and let every model read them."""
-    pieces = find_digits(image, sureness_judge(models) if judge_cuts and models else None)
+def read_number(models: Mapping[str, Any], image: np.ndarray, sure_above: float, judge_cuts: bool = True,
+                counter: Counter | None = None) -> NumberReading:
+    """Find the digits of `image` (`counter` saying which pieces hold touching digits, the models choosing where
+    they are cut) and let every model read them."""
+    pieces = find_digits(image, sureness_judge(models) if judge_cuts and models else None, counter)
     if not pieces:
         return NumberReading([])
     answers = predict_each(models, np.stack([piece.image for piece in pieces]))

@@ -3,9 +3,11 @@
 The ink is split into connected pieces; specks are dropped; pieces that
 stand over one another (a 5's detached bar, a 4 written in two strokes) are
 merged into one digit; a piece too wide for one digit is two or more that
-touch, and is cut where the cut leaves the likeliest digits. How likely is
-judged by the models when the caller lends them (`Judge`), else by how
-little ink the cut goes through and how evenly it divides the piece.
+touch, and is cut where the cut leaves the likeliest digits. Whether to cut
+is asked of the piece counter when the caller lends one (`Counter`, see
+`pipelines.reading.pieces`); where, and without a counter whether, is judged
+by the models when lent (`Judge`), else by how little ink the cut goes
+through and how evenly it divides the piece.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from pipelines.reading.canvas import FRONT_END, FrontEndConfig, InkMap, digit_to
 Judge = Callable[[np.ndarray], np.ndarray]
 """(n, 28, 28) candidate digits -> (n,) how sure the models are that each is one digit (e.g. the soft vote's top
 probability)."""
+
+Counter = Callable[[np.ndarray], float]
+"""A piece of ink (bool, the input's working size) -> how likely it holds several digits rather than one."""
 
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in the input's pixels, bottom and right exclusive."""
@@ -41,6 +46,8 @@ class SegmentationConfig:
     # nearly half the pair's width, which they tell from a 0 (calibrated on seeds 7 and 11: 0.55-0.7 alike)
     max_digit_aspect: float = 1.3  # wider than this, a piece holds several touching digits...
     judged_digit_aspect: float = 0.85  # ...or, when the models judge, wider than this it may: they decide
+    counted_digit_aspect: float = 0.5  # ...or, with a piece counter, wider than this it may: the counter decides
+    several_above: float = 0.5  # the counter's probability of several digits from which a piece is cut
     digit_aspect: float = 0.7  # typical width of a digit, to guess how many a wide piece holds
     cut_zone: tuple[float, float] = (0.2, 0.8)  # where, across a two-digit piece, a cut may fall
     cut_candidates: int = 12  # cuts tried per piece, those through the least ink
@@ -60,23 +67,24 @@ class DigitPiece:
     box: Box
 
 
-def split_digits(image: np.ndarray, judge: Judge | None = None) -> list[np.ndarray]:
+def split_digits(image: np.ndarray, judge: Judge | None = None, counter: Counter | None = None) -> list[np.ndarray]:
     """(H, W), (H, W, 3) or (H, W, 4) uint8, canvas or photo -> its digits as (28, 28) float32, left to right.
 
     [] when nothing is written.
     """
-    return [piece.image for piece in find_digits(image, judge)]
+    return [piece.image for piece in find_digits(image, judge, counter)]
 
 
-def find_digits(image: np.ndarray, judge: Judge | None = None, config: SegmentationConfig = SEGMENTATION,
-                front_end: FrontEndConfig = FRONT_END) -> list[DigitPiece]:
+def find_digits(image: np.ndarray, judge: Judge | None = None, counter: Counter | None = None,
+                config: SegmentationConfig = SEGMENTATION, front_end: FrontEndConfig = FRONT_END) -> list[DigitPiece]:
     """The digits of a written number with their boxes, left to right; [] when nothing is written."""
     ink_map = read_ink(image, front_end)
     if not has_enough_ink(ink_map, front_end):
         return []
     groups = _merge_stacked(_pieces(ink_map.mask, config), config)
     writing_height = max(_height(group) for group in groups)
-    masks = [part for group in groups for part in _split_wide(group, writing_height, ink_map, judge, config)]
+    masks = [part for group in groups
+             for part in _split_wide(group, writing_height, ink_map, Cutting(judge, counter, config))]
     masks.sort(key=lambda mask: np.argwhere(mask)[:, 1].mean())  # by centre: slanted digits overlap
     return [DigitPiece(digit_to_mnist(ink_map.ink * mask, ink_map.photo, front_end), _box(mask, ink_map))
             for mask in masks]
@@ -141,20 +149,45 @@ def _join_nearest(groups: list[np.ndarray], index: int) -> list[np.ndarray]:
     return [joined if i == nearest else group for i, group in enumerate(groups) if i != index]
 
 
-def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, judge: Judge | None,
-                config: SegmentationConfig, depth: int = 1) -> list[np.ndarray]:
-    """A piece too wide for one digit, cut in two where the cut is best, the rest again if still too wide.
+@dataclass(frozen=True)
+class Cutting:
+    """What decides the cuts: the models' sureness and the piece counter, either of them possibly absent."""
 
-    Without a judge, a piece is cut when it is wider than `max_digit_aspect` times the writing's height, at
-    the best-placed thin column. With one, from `judged_digit_aspect` on, and only where the models are
-    surer of both sides than of the whole: a wide 0 stays whole, a touching 17 is cut.
+    judge: Judge | None
+    counter: Counter | None
+    config: SegmentationConfig
+
+    def may_hold_several(self, mask: np.ndarray, writing_height: int) -> bool:
+        """Whether a piece is worth cutting: the counter says so, or without one, it is wide without a wide hole.
+
+        With no help, a piece is tried when wider than `max_digit_aspect` times the writing's height; with
+        the models judging, from `judged_digit_aspect` on, and they then keep it whole if surer of it than of
+        its halves; with a counter, from `counted_digit_aspect` on, when the counter finds several digits.
+        """
+        config = self.config
+        left, right = _columns(mask)
+        width = right - left
+        if self.counter is not None:
+            return width > config.counted_digit_aspect * writing_height and \
+                self.counter(mask) >= config.several_above
+        widest, loop = ((config.judged_digit_aspect, config.judged_loop_width) if self.judge is not None
+                        else (config.max_digit_aspect, config.loop_width))
+        return width > widest * writing_height and not _has_wide_loop(mask, loop * width)
+
+
+def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting: Cutting,
+                depth: int = 1) -> list[np.ndarray]:
+    """A piece that may hold several digits, cut in two where the cut is best, the rest again if it may still.
+
+    The best cut is the one after which the models are surest of both sides, or without them the cut through
+    the least ink, nearest where a digit should end. With the models judging, they keep whole a piece they
+    are surer of than of its halves, unless it is a first piece the counter found several digits in.
     """
+    config, judge = cutting.config, cutting.judge
+    if depth >= config.max_digits or not cutting.may_hold_several(mask, writing_height):
+        return [mask]
     left, right = _columns(mask)
     width = right - left
-    widest, loop = ((config.judged_digit_aspect, config.judged_loop_width) if judge is not None
-                    else (config.max_digit_aspect, config.loop_width))
-    if width <= widest * writing_height or depth >= config.max_digits or _has_wide_loop(mask, loop * width):
-        return [mask]
     digits = max(2, round(width / (config.digit_aspect * writing_height)))
     shortest = config.small_piece_height * writing_height
     options = [(a, b) for a, b in (_cut(mask, cut) for cut in _candidate_cuts(mask, left, width, digits, config))
@@ -166,11 +199,13 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, judge: J
         images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
         sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
         best = int(sureness.argmax())
-        whole = float(np.asarray(judge(digit_to_mnist(ink_map.ink * mask, ink_map.photo)[None]))[0])
-        if whole >= sureness[best]:
-            return [mask]
+        if cutting.counter is None or depth > 1:  # what is left after a cut, fragments and all, is unlike
+            # anything the counter learnt from: the models must also be surer of its halves than of it whole
+            whole = float(np.asarray(judge(digit_to_mnist(ink_map.ink * mask, ink_map.photo)[None]))[0])
+            if whole >= sureness[best]:
+                return [mask]
     first, rest = options[best]
-    return [first, *_split_wide(rest, writing_height, ink_map, judge, config, depth + 1)]
+    return [first, *_split_wide(rest, writing_height, ink_map, cutting, depth + 1)]
 
 
 Cut = tuple[int, float]

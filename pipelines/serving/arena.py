@@ -33,6 +33,7 @@ from pipelines.store.registry import MODEL_NAMES, LoadedModel, LoadReport, load_
 if TYPE_CHECKING:  # imported where used: the stored-results pages must not wait for scikit-learn's import
     from pipelines.evaluation.explain import Explainer
     from pipelines.evaluation.neighbours import NeighbourIndex
+    from pipelines.reading.pieces import PieceCounter
 
 _LOADER_LOCK = threading.Lock()
 
@@ -137,6 +138,13 @@ class Arena:
         except ArtifactError as error:
             self.neighbours_error = str(error)
             return None
+
+    @cached_property
+    def piece_counter(self) -> PieceCounter | None:
+        """The classifier that tells the segmentation which pieces hold touching digits; None when not trained."""
+        from pipelines.store.pieces import load_piece_counter
+
+        return load_piece_counter(self.artifacts_dir)
 
     @cached_property
     def explainer(self) -> Explainer:

@@ -4,6 +4,9 @@
     python -m pipelines.train --profile full --data idx:../shared/mnist
     python -m pipelines.train --models cnn             # retrain one model; the others stay as they are
     python -m pipelines.train --extra-data feedback    # also learn from the drawings labelled on the Draw page
+    python -m pipelines.train --models piece-counter   # only the classifier that tells the segmentation when to cut
+
+The piece counter is trained with the models when named, and whenever the artifacts folder has none yet.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from pipelines.store.artifacts import (
     atomic_write_json,
     now_iso,
 )
+from pipelines.store.pieces import STORE_NAME as PIECE_COUNTER
 from pipelines.store.registry import MODEL_NAMES, library_versions, model_class
+from pipelines.training.pieces import train_piece_counter
 
 logger = logging.getLogger("pipelines.train")
 
@@ -120,8 +125,8 @@ def with_feedback(data: MnistData, feedback_url: str) -> MnistData:
 def train(models: list[str], profile_name: str, source: str | None, artifacts_dir: Path,
           events_path: Path | None = None, show_bar: bool = True, extra_data: tuple[str, ...] = (),
           feedback_url: str | None = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Train the named models on one dataset (MNIST's, plus any `extra_data`); a model that fails does not stop
-    the others."""
+    """Train the named models (and the piece counter, if named or missing) on one dataset (MNIST's, plus any
+    `extra_data`); a model that fails does not stop the others."""
     profile = config.PROFILES[profile_name]
     data = load_data(source).limit_train(profile.train_limit)
     if "feedback" in extra_data:
@@ -134,19 +139,28 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     logger.info("drawing the drawn-digit and out-of-style sets every model is scored on")
     sets = make_sets(data.test_images, data.test_labels)
     results, failures = [], {}
-    for name in models:
+    for name in (name for name in models if name != PIECE_COUNTER):
         logger.info("training %s (%s profile)", name, profile.name)
         try:
             results.append(train_one(name, data, profile, store, events_path, show_bar, sets))
         except Exception as error:  # report and go on: one model's failure must not lose the others
             logger.exception("%s failed", name)
             failures[name] = f"{type(error).__name__}: {error}"
+    if PIECE_COUNTER in models or not store.runs(PIECE_COUNTER):
+        logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
+        try:
+            train_piece_counter(data.train_images, profile.pieces, profile.name, store,
+                                Progress(PIECE_COUNTER, events_path, show_bar), data.describe())
+        except Exception as error:
+            logger.exception("%s failed", PIECE_COUNTER)
+            failures[PIECE_COUNTER] = f"{type(error).__name__}: {error}"
     return results, failures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES))
+    parser.add_argument("--models", nargs="+", choices=[*MODEL_NAMES, PIECE_COUNTER],
+                        default=[*MODEL_NAMES, PIECE_COUNTER])
     parser.add_argument("--profile", choices=sorted(config.PROFILES), default=config.DEFAULT_PROFILE)
     add_data_argument(parser)
     parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="output folder")

@@ -1,0 +1,89 @@
+"""The piece counter: trained with the models, it tells touching digits from one digit and guides the cuts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipelines import preprocess
+from pipelines.evaluation.analysis import sureness_judge
+from pipelines.evaluation.drawn import StrokeStyle, ink_canvas
+from pipelines.evaluation.photos import number_coverage
+from pipelines.reading.canvas import read_ink
+from pipelines.reading.pieces import piece_features
+from pipelines.reading.segment import split_digits
+from pipelines.serving.settings import ARTIFACTS_ENV
+from pipelines.store.artifacts import ArtifactStore
+from pipelines.store.pieces import MODEL_FILE, STORE_NAME, load_piece_counter
+from pipelines.store.registry import load_models
+from pipelines.training.pieces import made_up_piece
+from pipelines.training.train import train
+
+CANVAS = (840, 280)
+UPRIGHT = StrokeStyle(height_fraction=1.0, rotation_degrees=0.0, slant_degrees=0.0, pen_width=1.0, position=(0.5, 0.5))
+PAIRS = ([0, 8], [4, 4], [1, 7], [6, 9], [2, 3], [9, 1], [5, 0], [3, 8], [7, 2], [1, 1])
+
+
+def _written(sample, labels: list[int], gap: float, nth: int = 0) -> np.ndarray:
+    """Test digits (never trained on) written upright on the number canvas, `gap` apart (negative: overlapping)."""
+    digits = [sample.test_images[int(np.flatnonzero(sample.test_labels == label)[nth])] for label in labels]
+    coverage, _, _ = number_coverage(digits, [UPRIGHT] * len(labels), [gap] * (len(labels) - 1), 170.0, 16.0, CANVAS)
+    return ink_canvas(coverage)
+
+
+def test_a_made_up_piece_of_several_digits_is_wider_than_one_and_the_features_have_one_length(sample) -> None:
+    rng = np.random.default_rng(0)
+    digits = sample.train_images[:3].astype(np.float32) / 255.0
+    one, three = made_up_piece(digits[:1], rng), made_up_piece(digits, rng)
+    assert one.dtype == bool and one.any() and three.any()
+    assert three.shape[1] > 2 * one.shape[1]
+    assert piece_features(one).shape == piece_features(three).shape
+
+
+def test_the_trained_counter_tells_touching_digits_from_one_digit(trained_artifacts, sample) -> None:
+    counter = load_piece_counter(trained_artifacts)
+    assert counter is not None and counter.run_id
+    several = [counter(read_ink(_written(sample, labels, -12.0)).mask) for labels in PAIRS]
+    one = [counter(read_ink(_written(sample, [digit], 0.0, nth=1)).mask) for digit in range(10)]
+    assert sum(p >= 0.5 for p in several) >= 8, np.round(several, 2)  # quick counter on the sample: 9 of 10 (not 1 1)
+    assert sum(p < 0.5 for p in one) >= 8, np.round(one, 2)  # measured 10 of 10, none above 0.01
+
+
+def test_with_the_counter_touching_pairs_are_cut_and_a_wide_zero_is_not(trained_artifacts, sample) -> None:
+    judge, counter = sureness_judge(load_models(trained_artifacts)), load_piece_counter(trained_artifacts)
+    cut_in_two = sum(len(split_digits(_written(sample, labels, -12.0), judge, counter)) == 2 for labels in PAIRS)
+    assert cut_in_two >= 8, cut_in_two  # quick counter on the sample: 8 of 10 (two remainders cut again)
+    wide_zero = np.asarray(Image.fromarray(_written(sample, [0], 0.0)[..., 0]).resize((560, 280)))
+    assert len(split_digits(ink_canvas(np.pad(wide_zero, ((0, 0), (140, 140)))), judge, counter)) == 1
+    apart = _written(sample, [4, 0, 7, 1], 40.0)
+    assert len(split_digits(apart, judge, counter)) == 4
+
+
+def test_no_counter_or_a_damaged_one_is_none_and_the_segmentation_goes_on(artifacts_copy: Path, tmp_path: Path,
+                                                                          sample) -> None:
+    assert load_piece_counter(tmp_path / "nothing-trained") is None
+    run, _ = ArtifactStore(artifacts_copy).latest_good(STORE_NAME)
+    (run.path / MODEL_FILE).write_bytes(b"not a pickle")
+    assert load_piece_counter(artifacts_copy) is None  # the checksum no longer matches
+    assert len(split_digits(_written(sample, [4, 0, 7], 40.0), None, None)) == 3
+
+
+def test_training_one_model_leaves_a_trained_counter_alone(artifacts_copy: Path) -> None:
+    before = [run.run_id for run in ArtifactStore(artifacts_copy).runs(STORE_NAME)]
+    _, failures = train(["svm"], "quick", "sample", artifacts_copy, show_bar=False)
+    assert not failures
+    assert [run.run_id for run in ArtifactStore(artifacts_copy).runs(STORE_NAME)] == before
+
+
+def test_the_public_split_digits_asks_the_served_counter(trained_artifacts, sample,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ARTIFACTS_ENV, str(trained_artifacts))
+    preprocess.served_piece_counter.cache_clear()
+    try:
+        counter = preprocess.served_piece_counter()
+        assert counter is not None and counter.run_id == load_piece_counter(trained_artifacts).run_id
+    finally:
+        preprocess.served_piece_counter.cache_clear()
