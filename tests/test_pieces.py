@@ -20,7 +20,7 @@ from pipelines.store.artifacts import ArtifactStore
 from pipelines.store.pieces import MODEL_FILE, STORE_NAME, load_piece_counter
 from pipelines.store.registry import load_models
 from pipelines.training.pieces import made_up_piece
-from pipelines.training.train import train
+from pipelines.training.train import counter_wanted, train
 
 CANVAS = (840, 280)
 UPRIGHT = StrokeStyle(height_fraction=1.0, rotation_degrees=0.0, slant_degrees=0.0, pen_width=1.0, position=(0.5, 0.5))
@@ -72,10 +72,14 @@ def test_no_counter_or_a_damaged_one_is_none_and_the_segmentation_goes_on(artifa
 
 
 def test_training_one_model_leaves_a_trained_counter_alone(artifacts_copy: Path) -> None:
-    before = [run.run_id for run in ArtifactStore(artifacts_copy).runs(STORE_NAME)]
+    store = ArtifactStore(artifacts_copy)
+    before = [run.run_id for run in store.runs(STORE_NAME)]
     _, failures = train(["svm"], "quick", "sample", artifacts_copy, show_bar=False)
     assert not failures
-    assert [run.run_id for run in ArtifactStore(artifacts_copy).runs(STORE_NAME)] == before
+    assert [run.run_id for run in store.runs(STORE_NAME)] == before
+    assert not counter_wanted(store, ["svm", "rf", "cnn"], "quick")
+    assert counter_wanted(store, ["svm", "rf", "cnn"], "full")  # the stored counter is the quick profile's
+    assert counter_wanted(store, [STORE_NAME], "quick")
 
 
 def test_the_public_split_digits_asks_the_served_counter(trained_artifacts, sample,

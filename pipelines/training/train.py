@@ -6,7 +6,8 @@
     python -m pipelines.train --extra-data feedback    # also learn from the drawings labelled on the Draw page
     python -m pipelines.train --models piece-counter   # only the classifier that tells the segmentation when to cut
 
-The piece counter is trained with the models when named, and whenever the artifacts folder has none yet.
+The piece counter is trained when named, when the artifacts folder has none yet, and when its stored one is
+from another profile.
 """
 
 from __future__ import annotations
@@ -122,10 +123,17 @@ def with_feedback(data: MnistData, feedback_url: str) -> MnistData:
     return data.with_extra_training("feedback", drawings.images, drawings.labels, drawings.description)
 
 
+def counter_wanted(store: ArtifactStore, models: list[str], profile_name: str) -> bool:
+    """Whether this run trains the piece counter: named, or none stored yet, or the stored one from another
+    profile. It reads MNIST's digits, not the models, so retraining a model does not retrain it."""
+    runs = store.runs(PIECE_COUNTER)
+    return PIECE_COUNTER in models or not runs or runs[0].manifest.get("profile") != profile_name
+
+
 def train(models: list[str], profile_name: str, source: str | None, artifacts_dir: Path,
           events_path: Path | None = None, show_bar: bool = True, extra_data: tuple[str, ...] = (),
           feedback_url: str | None = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Train the named models (and the piece counter, if named or missing) on one dataset (MNIST's, plus any
+    """Train the named models (and the piece counter when `counter_wanted`) on one dataset (MNIST's, plus any
     `extra_data`); a model that fails does not stop the others."""
     profile = config.PROFILES[profile_name]
     data = load_data(source).limit_train(profile.train_limit)
@@ -146,7 +154,7 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
         except Exception as error:  # report and go on: one model's failure must not lose the others
             logger.exception("%s failed", name)
             failures[name] = f"{type(error).__name__}: {error}"
-    if PIECE_COUNTER in models or not store.runs(PIECE_COUNTER):
+    if counter_wanted(store, models, profile.name):
         logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
         try:
             train_piece_counter(data.train_images, profile.pieces, profile.name, store,
@@ -159,8 +167,7 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", choices=[*MODEL_NAMES, PIECE_COUNTER],
-                        default=[*MODEL_NAMES, PIECE_COUNTER])
+    parser.add_argument("--models", nargs="+", choices=[*MODEL_NAMES, PIECE_COUNTER], default=list(MODEL_NAMES))
     parser.add_argument("--profile", choices=sorted(config.PROFILES), default=config.DEFAULT_PROFILE)
     add_data_argument(parser)
     parser.add_argument("--artifacts", type=Path, default=config.ARTIFACTS_DIR, help="output folder")
