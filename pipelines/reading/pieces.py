@@ -44,10 +44,10 @@ def piece_picture(mask: np.ndarray, picture: PiecePicture = PiecePicture()) -> t
     small = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BILINEAR)) > picture.ink_level
     skeleton = skeletonize(small)
     redrawn = ndimage.binary_dilation(skeleton, iterations=picture.pen_radius) if skeleton.any() else small
-    field_ = np.zeros((picture.height, picture.width), dtype=np.float32)
+    canvas = np.zeros((picture.height, picture.width), dtype=np.float32)
     top, left = (picture.height - size[1]) // 2, (picture.width - size[0]) // 2
-    field_[top : top + size[1], left : left + size[0]] = redrawn
-    return field_, width / height
+    canvas[top : top + size[1], left : left + size[0]] = redrawn
+    return canvas, width / height
 
 
 def piece_features(mask: np.ndarray, picture: PiecePicture = PiecePicture()) -> np.ndarray:

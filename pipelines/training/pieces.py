@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 class MadeUpPieces:
     """How pieces are made up: sizes as shares of a digit's height."""
 
-    digit_height: int = 60  # pixels, about a canvas digit's stroke-to-height ratio once thresholded
+    digit_height: int = 60  # pixels: MNIST's 20 blown up three times, so thresholds make smooth edges
     height_jitter: tuple[float, float] = (0.85, 1.15)
     stretch: tuple[float, float] = (0.9, 1.35)  # people write wider than MNIST's digits
     gap: tuple[float, float] = (-0.25, 0.04)  # between neighbours: negative overlaps
@@ -42,7 +42,7 @@ class MadeUpPieces:
     raise_lower: float = 0.1  # each digit moves up or down by up to this
     ink_level: tuple[float, float] = (0.25, 0.5)  # of MNIST's grey: lower draws a fatter pen
     three_share: float = 0.15  # of the pieces with several digits, those with three
-    crop_level: float = 0.2
+    crop_level: float = 0.2  # MNIST grey below this is the blur around a stroke, not the digit's extent
 
 
 MADE_UP = MadeUpPieces()
