@@ -13,6 +13,8 @@ import pytest
 
 from pipelines import config
 from pipelines.data.sources import MnistData, load_sample
+from pipelines.evaluation.drawn import StrokeStyle, ink_canvas
+from pipelines.evaluation.photos import number_coverage
 from pipelines.store.registry import MODEL_NAMES
 from pipelines.training.train import train
 
@@ -44,6 +46,27 @@ def artifacts_copy(trained_artifacts: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "artifacts"
     shutil.copytree(trained_artifacts, copy)
     return copy
+
+
+NUMBER_CANVAS = (840, 280)
+"""The Draw page's number canvas, width by height."""
+
+
+UPRIGHT = StrokeStyle(height_fraction=1.0, rotation_degrees=0.0, slant_degrees=0.0, pen_width=1.0, position=(0.5, 0.5))
+
+
+def nth_test_digit(sample: MnistData, label: int, nth: int = 0) -> np.ndarray:
+    """The `nth` test digit (never trained on) with this label."""
+    return sample.test_images[int(np.flatnonzero(sample.test_labels == label)[nth])]
+
+
+def written_number(sample: MnistData, labels: list[int], gaps: list[float], height: float = 170.0,
+                   pen: float = 16.0, nth: int = 0) -> tuple[np.ndarray, float, float]:
+    """Test digits written upright on the number canvas `gaps` apart (negative: overlapping), and the height and
+    pen they got."""
+    digits = [nth_test_digit(sample, label, nth) for label in labels]
+    coverage, height, pen = number_coverage(digits, [UPRIGHT] * len(labels), gaps, height, pen, NUMBER_CANVAS)
+    return ink_canvas(coverage), height, pen
 
 
 def drawn_digit(image: np.ndarray, canvas_side: int = 280, top: int = 60, left: int = 60, side: int = 160) -> np.ndarray:

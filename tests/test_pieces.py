@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import written_number
 from PIL import Image
 
 from pipelines import preprocess
 from pipelines.evaluation.analysis import sureness_judge
-from pipelines.evaluation.drawn import StrokeStyle, ink_canvas
-from pipelines.evaluation.photos import number_coverage
+from pipelines.evaluation.drawn import ink_canvas
 from pipelines.reading.canvas import read_ink
 from pipelines.reading.pieces import piece_features
 from pipelines.reading.segment import split_digits
@@ -22,16 +22,12 @@ from pipelines.store.registry import load_models
 from pipelines.training.pieces import made_up_piece
 from pipelines.training.train import counter_wanted, train
 
-CANVAS = (840, 280)
-UPRIGHT = StrokeStyle(height_fraction=1.0, rotation_degrees=0.0, slant_degrees=0.0, pen_width=1.0, position=(0.5, 0.5))
 PAIRS = ([0, 8], [4, 4], [1, 7], [6, 9], [2, 3], [9, 1], [5, 0], [3, 8], [7, 2], [1, 1])
 
 
 def _written(sample, labels: list[int], gap: float, nth: int = 0) -> np.ndarray:
     """Test digits (never trained on) written upright on the number canvas, `gap` apart (negative: overlapping)."""
-    digits = [sample.test_images[int(np.flatnonzero(sample.test_labels == label)[nth])] for label in labels]
-    coverage, _, _ = number_coverage(digits, [UPRIGHT] * len(labels), [gap] * (len(labels) - 1), 170.0, 16.0, CANVAS)
-    return ink_canvas(coverage)
+    return written_number(sample, labels, [gap] * (len(labels) - 1), nth=nth)[0]
 
 
 def test_a_made_up_piece_of_several_digits_is_wider_than_one_and_the_features_have_one_length(sample) -> None:

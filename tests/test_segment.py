@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import NUMBER_CANVAS, UPRIGHT, nth_test_digit, written_number
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from pipelines import preprocess
 from pipelines.evaluation.analysis import soft_vote, sureness_judge
-from pipelines.evaluation.drawn import StrokeStyle, ink_canvas
+from pipelines.evaluation.drawn import ink_canvas
 from pipelines.evaluation.photos import GREY_LIT, number_coverage, photograph
 from pipelines.preprocess import canvas_to_mnist
 from pipelines.reading.segment import (
@@ -19,24 +20,11 @@ from pipelines.reading.segment import (
 from pipelines.serving.settings import ARTIFACTS_ENV
 from pipelines.store.registry import load_models
 
-CANVAS = (840, 280)
-UPRIGHT = StrokeStyle(height_fraction=1.0, rotation_degrees=0.0, slant_degrees=0.0, pen_width=1.0, position=(0.5, 0.5))
-
-
-def _digit(sample, label: int, nth: int = 0) -> np.ndarray:
-    return sample.test_images[int(np.flatnonzero(sample.test_labels == label)[nth])]
-
-
-def _written(sample, labels: list[int], gaps: list[float], height: float = 170.0,
-             pen: float = 16.0) -> tuple[np.ndarray, float, float]:
-    """A canvas with these digits written upright `gaps` apart, and the height and pen they got."""
-    coverage, height, pen = number_coverage([_digit(sample, label) for label in labels], [UPRIGHT] * len(labels),
-                                            gaps, height, pen, CANVAS)
-    return ink_canvas(coverage), height, pen
+CANVAS = NUMBER_CANVAS
 
 
 def _number(sample, labels: list[int], gaps: list[float]) -> np.ndarray:
-    return _written(sample, labels, gaps)[0]
+    return written_number(sample, labels, gaps)[0]
 
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -53,14 +41,14 @@ def test_nothing_written_gives_no_digits() -> None:
 
 @pytest.mark.parametrize("labels", [[1, 2, 3], [4, 0], [7, 5, 9, 6, 8], [2, 0, 2, 6, 1, 9]])
 def test_count_and_order_left_to_right(labels: list[int], sample) -> None:
-    number, height, pen = _written(sample, labels, [40.0] * (len(labels) - 1))
+    number, height, pen = written_number(sample, labels, [40.0] * (len(labels) - 1))
     pieces = find_digits(number)
     assert len(pieces) == len(labels)
     assert [piece.box[1] for piece in pieces] == sorted(piece.box[1] for piece in pieces)
     for piece, label in zip(pieces, labels):
         assert piece.image.shape == (28, 28) and piece.image.dtype == np.float32
         assert 0 <= piece.image.min() and piece.image.max() <= 1
-        alone, _, _ = _written(sample, [label], [], height, pen)  # the same digit written alone, same size and pen
+        alone, _, _ = written_number(sample, [label], [], height, pen)  # the same digit written alone, same size and pen
         assert _similarity(piece.image, canvas_to_mnist(alone)) > 0.9
         top, left, bottom, right = piece.box
         only_this_one = np.zeros_like(number)
@@ -136,7 +124,7 @@ def test_specks_are_not_digits(sample) -> None:
 
 
 def test_a_photographed_number_is_read_like_the_canvas(sample) -> None:
-    coverage, height, _ = number_coverage([_digit(sample, d) for d in (4, 7, 1)], [UPRIGHT] * 3, [45.0, 45.0], 170.0,
+    coverage, height, _ = number_coverage([nth_test_digit(sample, d) for d in (4, 7, 1)], [UPRIGHT] * 3, [45.0, 45.0], 170.0,
                                           5.0, CANVAS)
     photo = photograph(coverage, GREY_LIT, np.random.default_rng(1), height)
     assert photo.ndim == 3 and photo.shape[2] == 3

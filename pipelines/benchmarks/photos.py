@@ -84,6 +84,7 @@ def score_numbers(models: dict[str, LoadedModel], images: np.ndarray, labels: np
     rows = []
     for set_name, papers in (("canvas", None), ("photo", PAPERS)):
         numbers = list(iter_numbers(images, labels, settings.numbers, settings.seed, papers))
+        touching = np.array([n.touching for n in numbers])
         for cuts, judged, cutting_counter in cuttings:
             readings, seconds = [], []
             for number in tqdm(numbers, desc=f"{set_name} numbers, {cuts}", leave=False):
@@ -92,7 +93,6 @@ def score_numbers(models: dict[str, LoadedModel], images: np.ndarray, labels: np
                 seconds.append(time.perf_counter() - clock)
             longest = [s for s, n in zip(seconds, numbers) if len(n.digits) == PHOTO_SET.number_digits[1]]
             counted = np.array([len(r.digits) == len(n.digits) for r, n in zip(readings, numbers)])
-            touching = np.array([n.touching for n in numbers])
             row: dict[str, Any] = {"set": set_name, "cuts": cuts,
                                    "n": len(numbers), "touching": int(touching.sum()),
                                    "count": float(counted.mean()), "count_touching": float(counted[touching].mean())}

@@ -101,13 +101,14 @@ def has_enough_ink(ink_map: InkMap, front_end: FrontEndConfig = FRONT_END) -> bo
 
 def digit_to_mnist(ink: np.ndarray, photo: bool, front_end: FrontEndConfig = FRONT_END) -> np.ndarray:
     """One digit's ink -> (28, 28): pen normalised (photos only), cropped, fitted in 20×20, centred by mass."""
-    crop = _crop(ink)
+    crop = crop_to_ink(ink)
     if photo:
-        crop = _crop(normalise_stroke(crop > 0).astype(np.float32))
+        crop = crop_to_ink(normalise_stroke(crop > 0).astype(np.float32))
     return _centre_by_mass(_fit_in_box(crop, front_end.box_side), front_end.centre)
 
 
-def _crop(ink: np.ndarray) -> np.ndarray:
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The smallest box holding every nonzero pixel, as contiguous float32."""
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
 

@@ -18,6 +18,8 @@ from scipy import ndimage
 from skimage.feature import hog
 from skimage.morphology import skeletonize
 
+from pipelines.reading.canvas import crop_to_ink
+
 
 @dataclass(frozen=True)
 class PiecePicture:
@@ -36,8 +38,7 @@ class PiecePicture:
 
 def piece_picture(mask: np.ndarray, picture: PiecePicture = PiecePicture()) -> tuple[np.ndarray, float]:
     """A piece (bool, any size) -> its (height, width) picture, one pen width, centred; and its width / height."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = np.ascontiguousarray(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+    crop = crop_to_ink(mask)
     height, width = crop.shape
     scale = min((picture.height - 2 * picture.margin) / height, (picture.width - 2 * picture.margin) / width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
