@@ -106,11 +106,13 @@ class CnnParams:
 class PieceCounterParams:
     """The classifier that tells one written digit from several touching ones (`pipelines.reading.pieces`)."""
 
-    pieces: int = 100_000  # made up from the training digits: half single digits, half two or three touching
-    max_iter: int = 300  # boosting rounds
+    pieces: int = 70_000  # made up from the training digits: half single digits, half two or three touching
+    max_iter: int = 150  # boosting rounds
     max_leaf_nodes: int = 63
-    learning_rate: float = 0.15
+    learning_rate: float = 0.3
     held_out_share: float = 0.1  # of the training digits, kept for pieces it is checked on and never learns from
+    varied_copies: int = 1  # of each training digit it learns from, drawn from `variation`
+    variation: DrawingVariation = field(default_factory=DrawingVariation)
 
 
 SERVING_ENV = "MNIST_SERVING"

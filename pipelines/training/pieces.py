@@ -20,7 +20,7 @@ from PIL import Image
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from pipelines import config
-from pipelines.data.augment import varied_copies
+from pipelines.data.augment import source_indices, with_varied_copies
 from pipelines.processes import map_in_processes
 from pipelines.progress import Progress
 from pipelines.reading.pieces import PieceCounter, PiecePicture, piece_features
@@ -100,15 +100,20 @@ def _piece_set_parallel(digits: np.ndarray, count: int, seed: int, picture: Piec
 
 def train_piece_counter(train_images: np.ndarray, params: config.PieceCounterParams, profile: str,
                         store: ArtifactStore, progress: Progress, data_description: dict[str, Any]) -> dict[str, Any]:
-    """Fit the counter on pieces made from most training digits, check it on pieces from the rest, store it."""
+    """Fit the counter on pieces made from most training digits, check it on pieces from the rest, store it.
+
+    `train_images` are the training digits as the models read them, (n, 28, 28) float32 in [0, 1]: their varied
+    copies are then the ones the models of the same run made (`with_varied_copies` keeps the last set).
+    """
     started_at, clock = now_iso(), time.perf_counter()
-    digits = train_images.astype(np.float32) / 255.0
-    held_out = max(1, int(params.held_out_share * len(digits)))
-    learned, checked = digits[:-held_out], digits[-held_out:]
+    held_out = max(1, int(params.held_out_share * len(train_images)))
     picture = PiecePicture()
     progress.start(3, "stages")
     progress.note("making up pieces")
-    learned = np.concatenate([learned, varied_copies(learned, config.DrawingVariation(), 1)])
+    varied, _ = with_varied_copies(train_images, np.zeros(len(train_images), dtype=np.int64), params.variation,
+                                   params.varied_copies)
+    learned = varied[source_indices(len(train_images), 1 + params.varied_copies) < len(train_images) - held_out]
+    checked = train_images[-held_out:]
     features, several = _piece_set_parallel(learned, params.pieces, config.SEED, picture)
     check_features, check_several = _piece_set_parallel(checked, max(200, params.pieces // 10), config.SEED + 100,
                                                         picture)

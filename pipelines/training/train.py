@@ -157,7 +157,7 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     if counter_wanted(store, models, profile.name):
         logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
         try:
-            train_piece_counter(data.train_images, profile.pieces, profile.name, store,
+            train_piece_counter(data.train_images.astype(np.float32) / 255.0, profile.pieces, profile.name, store,
                                 Progress(PIECE_COUNTER, events_path, show_bar), data.describe())
         except Exception as error:
             logger.exception("%s failed", PIECE_COUNTER)
