@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.config import CnnParams, DrawingVariation
+from pipelines.config import DrawingVariation
 from pipelines.data.augment import change_thickness, varied_copies, vary_digit, with_varied_copies
 from pipelines.data.sources import MnistData
-from pipelines.models.cnn import split_off_validation
 from pipelines.reading.canvas import canvas_to_mnist
 
 STILL = DrawingVariation(rotation_degrees=0.0, shear_degrees=0.0, thickness_steps=(0,))
@@ -102,17 +101,3 @@ def test_thinning_never_wipes_out_a_thin_digit() -> None:
     assert change_thickness(hairline, -1).sum() == hairline.sum()
 
 
-
-def test_the_cnn_validates_on_digits_whose_copies_it_never_trains_on(digits: np.ndarray, labels: np.ndarray) -> None:
-    params = CnnParams(validation_fraction=0.25)
-    shared, _ = with_varied_copies(digits, labels, params.variation, params.varied_copies)
-    train_x, train_y, validation_x, validation_y = split_off_validation(digits, labels, params)
-    assert len(validation_x) == 10 and len(train_x) == len(train_y) == 2 * (len(digits) - 10)
-    held_out = [index for seen in validation_x for index, digit in enumerate(digits) if np.array_equal(digit, seen)]
-    assert len(set(held_out)) == 10
-    np.testing.assert_array_equal(validation_y, labels[held_out])
-    held_out_rows = shared[np.concatenate([held_out, len(digits) + np.asarray(held_out)])]
-    shared_rows = {row.tobytes() for row in shared}
-    for row in train_x:
-        assert row.tobytes() in shared_rows  # the copies the other models of the run made, not new ones
-        assert not any(np.array_equal(row, other) for other in held_out_rows)

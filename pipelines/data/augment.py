@@ -95,8 +95,9 @@ def with_varied_copies(images: np.ndarray, labels: np.ndarray, variation: Drawin
                        progress: Progress | None = None, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """The training set followed by its varied copies, and the labels to match.
 
-    The copies of the last set varied are kept, so everything a training run fits on the same digits (the SVM, the
-    forest, the CNN and the piece counter) reads one set of copies, made once.
+    The copies of the last set varied are kept, so what a training run fits one after another on the same digits
+    (the piece counter, the SVM and the forest) reads one set of copies, made once. The CNN varies the digits
+    left after its validation split.
     """
     if progress is not None:
         progress.note(f"adding {copies} rotated, slanted, re-stroked copies of each digit")

@@ -22,7 +22,7 @@ import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
 from pipelines.config import IMAGE_SIDE, N_CLASSES, ONNX, SEED, CnnParams
-from pipelines.data.augment import source_indices, with_varied_copies
+from pipelines.data.augment import with_varied_copies
 from pipelines.models.base import DigitClassifier, OnnxGraph
 from pipelines.progress import Progress
 
@@ -78,21 +78,6 @@ def vary_stroke_thickness(images: tf.Tensor, probability: float, seed: int = SEE
     return tf.where(draw < probability / 2, thicker, tf.where(draw < probability, thinner, images))
 
 
-def split_off_validation(images: np.ndarray, labels: np.ndarray, params: CnnParams,
-                         progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Training rows (digits and their varied copies) and validation digits, a digit and its copies on one side.
-
-    The copies are those of the whole training set, the ones the SVM and the forest of the same run read
-    (`with_varied_copies` keeps the last set), so a full run makes them once.
-    """
-    varied_x, varied_y = with_varied_copies(images.astype(np.float32), labels, params.variation,
-                                            params.varied_copies, progress)
-    training_digits, validation_digits = train_test_split(
-        np.arange(len(labels)), test_size=params.validation_fraction, stratify=labels, random_state=SEED)
-    training_rows = np.isin(source_indices(len(labels), 1 + params.varied_copies), training_digits)
-    return varied_x[training_rows], varied_y[training_rows], varied_x[validation_digits], varied_y[validation_digits]
-
-
 class CnnClassifier(DigitClassifier):
     """A small convnet; probabilities straight from its softmax."""
 
@@ -108,7 +93,11 @@ class CnnClassifier(DigitClassifier):
     def fit(self, images: np.ndarray, labels: np.ndarray, progress: Progress) -> None:
         params: CnnParams = self.params
         keras.utils.set_random_seed(SEED)
-        train_x, train_y, val_x, val_y = split_off_validation(images, labels, params, progress)
+        train_x, val_x, train_y, val_y = train_test_split(
+            images.astype(np.float32), labels, test_size=params.validation_fraction, stratify=labels,
+            random_state=SEED,
+        )
+        train_x, train_y = with_varied_copies(train_x, train_y, params.variation, params.varied_copies, progress)
         train_x, val_x = train_x[..., None], val_x[..., None]
         augmenter = build_augmenter(params)
 

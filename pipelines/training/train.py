@@ -147,6 +147,14 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     logger.info("drawing the drawn-digit and out-of-style sets every model is scored on")
     sets = make_sets(data.test_images, data.test_labels)
     results, failures = [], {}
+    if counter_wanted(store, models, profile.name):  # first: its varied copies are the SVM's and the forest's
+        logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
+        try:
+            train_piece_counter(data.train_images.astype(np.float32) / 255.0, profile.pieces, profile.name, store,
+                                Progress(PIECE_COUNTER, events_path, show_bar), data.describe())
+        except Exception as error:  # report and go on: one model's failure must not lose the others
+            logger.exception("%s failed", PIECE_COUNTER)
+            failures[PIECE_COUNTER] = f"{type(error).__name__}: {error}"
     for name in (name for name in models if name != PIECE_COUNTER):
         logger.info("training %s (%s profile)", name, profile.name)
         try:
@@ -154,14 +162,6 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
         except Exception as error:  # report and go on: one model's failure must not lose the others
             logger.exception("%s failed", name)
             failures[name] = f"{type(error).__name__}: {error}"
-    if counter_wanted(store, models, profile.name):
-        logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
-        try:
-            train_piece_counter(data.train_images.astype(np.float32) / 255.0, profile.pieces, profile.name, store,
-                                Progress(PIECE_COUNTER, events_path, show_bar), data.describe())
-        except Exception as error:
-            logger.exception("%s failed", PIECE_COUNTER)
-            failures[PIECE_COUNTER] = f"{type(error).__name__}: {error}"
     return results, failures
 
 
