@@ -99,5 +99,3 @@ def test_thinning_never_wipes_out_a_thin_digit() -> None:
     hairline = np.zeros((28, 28), dtype=np.float32)
     hairline[4:24, 14] = 1.0
     assert change_thickness(hairline, -1).sum() == hairline.sum()
-
-

@@ -102,8 +102,9 @@ def train_piece_counter(train_images: np.ndarray, params: config.PieceCounterPar
                         store: ArtifactStore, progress: Progress, data_description: dict[str, Any]) -> dict[str, Any]:
     """Fit the counter on pieces made from most training digits, check it on pieces from the rest, store it.
 
-    `train_images` are the training digits as the models read them, (n, 28, 28) float32 in [0, 1]: their varied
-    copies are then the ones the models of the same run made (`with_varied_copies` keeps the last set).
+    `train_images` are the training digits as the models read them, (n, 28, 28) float32 in [0, 1], so the SVM
+    and the forest trained after it in the same run reuse its varied copies (`with_varied_copies` keeps the last
+    set).
     """
     started_at, clock = now_iso(), time.perf_counter()
     held_out = max(1, int(params.held_out_share * len(train_images)))
