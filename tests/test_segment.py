@@ -20,8 +20,6 @@ from pipelines.reading.segment import (
 from pipelines.serving.settings import ARTIFACTS_ENV
 from pipelines.store.registry import load_models
 
-CANVAS = NUMBER_CANVAS
-
 
 def _number(sample, labels: list[int], gaps: list[float]) -> np.ndarray:
     return written_number(sample, labels, gaps)[0]
@@ -34,7 +32,7 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_nothing_written_gives_no_digits() -> None:
-    blank = ink_canvas(np.zeros(CANVAS[::-1], dtype=np.uint8))
+    blank = ink_canvas(np.zeros(NUMBER_CANVAS[::-1], dtype=np.uint8))
     assert split_digits(blank) == []
     assert split_digits(np.full((200, 300, 3), 235, dtype=np.uint8)) == []
 
@@ -48,7 +46,7 @@ def test_count_and_order_left_to_right(labels: list[int], sample) -> None:
     for piece, label in zip(pieces, labels):
         assert piece.image.shape == (28, 28) and piece.image.dtype == np.float32
         assert 0 <= piece.image.min() and piece.image.max() <= 1
-        alone, _, _ = written_number(sample, [label], [], height, pen)  # the same digit written alone, same size and pen
+        alone, _, _ = written_number(sample, [label], [], height, pen)  # alone, the same size and pen
         assert _similarity(piece.image, canvas_to_mnist(alone)) > 0.9
         top, left, bottom, right = piece.box
         only_this_one = np.zeros_like(number)
@@ -98,7 +96,7 @@ def test_a_one_touching_a_zero_is_cut_though_the_zero_has_a_loop(trained_artifac
 
 
 def test_a_five_with_a_detached_bar_is_one_digit() -> None:
-    canvas = Image.new("L", CANVAS, 0)
+    canvas = Image.new("L", NUMBER_CANVAS, 0)
     draw = ImageDraw.Draw(canvas)
     draw.line([(300, 60), (390, 60)], fill=255, width=16)  # the bar, lifted off the body
     draw.line([(300, 90), (295, 140)], fill=255, width=16)
@@ -108,7 +106,7 @@ def test_a_five_with_a_detached_bar_is_one_digit() -> None:
 
 
 def test_a_four_in_two_strokes_is_one_digit() -> None:
-    canvas = Image.new("L", CANVAS, 0)
+    canvas = Image.new("L", NUMBER_CANVAS, 0)
     draw = ImageDraw.Draw(canvas)
     draw.line([(330, 50), (300, 160), (400, 160)], fill=255, width=16)
     draw.line([(370, 100), (370, 240)], fill=255, width=16)  # the second stroke does not touch the first
@@ -118,20 +116,20 @@ def test_a_four_in_two_strokes_is_one_digit() -> None:
 def test_specks_are_not_digits(sample) -> None:
     number = _number(sample, [1, 2, 3], [40.0, 40.0]).copy()
     rng = np.random.default_rng(0)
-    for row, col in zip(rng.integers(0, CANVAS[1] - 4, 25), rng.integers(0, CANVAS[0] - 4, 25)):
+    for row, col in zip(rng.integers(0, NUMBER_CANVAS[1] - 4, 25), rng.integers(0, NUMBER_CANVAS[0] - 4, 25)):
         number[row : row + 3, col : col + 3, :3] = 255
     assert len(split_digits(number)) == 3
 
 
 def test_a_photographed_number_is_read_like_the_canvas(sample) -> None:
-    coverage, height, _ = number_coverage([nth_test_digit(sample, d) for d in (4, 7, 1)], [UPRIGHT] * 3, [45.0, 45.0], 170.0,
-                                          5.0, CANVAS)
+    coverage, height, _ = number_coverage([nth_test_digit(sample, d) for d in (4, 7, 1)], [UPRIGHT] * 3, [45.0, 45.0],
+                                          170.0, 5.0, NUMBER_CANVAS)
     photo = photograph(coverage, GREY_LIT, np.random.default_rng(1), height)
     assert photo.ndim == 3 and photo.shape[2] == 3
     pieces = find_digits(photo)
     assert len(pieces) == 3
     lefts = [piece.box[1] for piece in pieces]
-    assert lefts == sorted(lefts) and all(0 <= left < CANVAS[0] for left in lefts)
+    assert lefts == sorted(lefts) and all(0 <= left < NUMBER_CANVAS[0] for left in lefts)
 
 
 def test_the_public_split_digits_lets_the_served_models_judge(trained_artifacts, sample,

@@ -62,7 +62,7 @@ def _vary_chunk(images: np.ndarray, rotations: np.ndarray, shears: np.ndarray, s
 
 
 _last_varied: dict[str, object] = {}
-"""The key and result of the last `with_varied_copies` call (one set: the memory of one copy of the data)."""
+"""The key and result of the last `shared_varied_copies` call (one set: the memory of one copy of the data)."""
 
 
 def source_indices(count: int, repeats: int) -> np.ndarray:
@@ -91,19 +91,25 @@ def varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int, 
     return np.concatenate(varied).astype(np.float32)
 
 
-def with_varied_copies(images: np.ndarray, labels: np.ndarray, variation: DrawingVariation, copies: int,
-                       progress: Progress | None = None, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """The training set followed by its varied copies, and the labels to match.
+def shared_varied_copies(images: np.ndarray, variation: DrawingVariation, copies: int,
+                         seed: int = SEED) -> np.ndarray:
+    """`varied_copies` of `images`, kept for the next caller with the same digits and variation.
 
     The copies of the last set varied are kept, so what a training run fits one after another on the same digits
     (the piece counter, the SVM and the forest) reads one set of copies, made once. The CNN varies the digits
     left after its validation split.
     """
-    if progress is not None:
-        progress.note(f"adding {copies} rotated, slanted, re-stroked copies of each digit")
     key = (hashlib.sha256(np.ascontiguousarray(images)).hexdigest(), variation, copies, seed)
     if _last_varied.get("key") != key:
         _last_varied.update(key=key, varied=varied_copies(images, variation, copies, seed))
-    varied = _last_varied["varied"]
+    return _last_varied["varied"]
+
+
+def with_varied_copies(images: np.ndarray, labels: np.ndarray, variation: DrawingVariation, copies: int,
+                       progress: Progress | None = None, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The training set followed by its `shared_varied_copies`, and the labels to match."""
+    if progress is not None:
+        progress.note(f"adding {copies} rotated, slanted, re-stroked copies of each digit")
+    varied = shared_varied_copies(images, variation, copies, seed)
     return (np.concatenate([images.astype(np.float32), varied]),
             np.asarray(labels)[source_indices(len(labels), 1 + copies)])

@@ -20,7 +20,7 @@ from PIL import Image
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from pipelines import config
-from pipelines.data.augment import source_indices, with_varied_copies
+from pipelines.data.augment import shared_varied_copies, source_indices
 from pipelines.processes import map_in_processes
 from pipelines.progress import Progress
 from pipelines.reading.pieces import PieceCounter, PiecePicture, piece_features
@@ -90,7 +90,8 @@ def piece_set(digits: np.ndarray, count: int, seed: int, picture: PiecePicture,
     return np.stack(features), np.asarray(several)
 
 
-def _piece_set_parallel(digits: np.ndarray, count: int, seed: int, picture: PiecePicture) -> tuple[np.ndarray, np.ndarray]:
+def _piece_set_parallel(digits: np.ndarray, count: int, seed: int,
+                        picture: PiecePicture) -> tuple[np.ndarray, np.ndarray]:
     workers = os.cpu_count() or 1
     shares = [count // workers + (worker < count % workers) for worker in range(workers)]
     parts = map_in_processes(piece_set, [(digits, share, seed + worker, picture)
@@ -103,17 +104,16 @@ def train_piece_counter(train_images: np.ndarray, params: config.PieceCounterPar
     """Fit the counter on pieces made from most training digits, check it on pieces from the rest, store it.
 
     `train_images` are the training digits as the models read them, (n, 28, 28) float32 in [0, 1], so the SVM
-    and the forest trained after it in the same run reuse its varied copies (`with_varied_copies` keeps the last
-    set).
+    and the forest trained after it in the same run reuse its varied copies (`shared_varied_copies`).
     """
     started_at, clock = now_iso(), time.perf_counter()
     held_out = max(1, int(params.held_out_share * len(train_images)))
     picture = PiecePicture()
     progress.start(3, "stages")
     progress.note("making up pieces")
-    varied, _ = with_varied_copies(train_images, np.zeros(len(train_images), dtype=np.int64), params.variation,
-                                   params.varied_copies)
-    learned = varied[source_indices(len(train_images), 1 + params.varied_copies) < len(train_images) - held_out]
+    copies = shared_varied_copies(train_images, params.variation, params.varied_copies)
+    of_learned = source_indices(len(train_images), params.varied_copies) < len(train_images) - held_out
+    learned = np.concatenate([train_images[:-held_out], copies[of_learned]])
     checked = train_images[-held_out:]
     features, several = _piece_set_parallel(learned, params.pieces, config.SEED, picture)
     check_features, check_several = _piece_set_parallel(checked, max(200, params.pieces // 10), config.SEED + 100,
