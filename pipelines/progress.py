@@ -17,8 +17,11 @@ from tqdm.auto import tqdm
 class Progress:
     """One model's progress: a bar over its steps (epochs, trees, stages), mirrored to a JSON-lines file."""
 
-    def __init__(self, model_name: str, events_path: Path | None = None, show_bar: bool = True) -> None:
+    def __init__(self, model_name: str, events_path: Path | None = None, show_bar: bool = True,
+                 bar_line: int | None = None) -> None:
+        """`bar_line`: the terminal line the bar keeps to (0: the first), for a bar drawn by another process."""
         self.model_name = model_name
+        self.bar_line = bar_line
         self.events_path = events_path
         self.show_bar = show_bar
         self._bar: tqdm | None = None
@@ -29,7 +32,8 @@ class Progress:
         """Begin counting `total` steps called `unit`."""
         self._done, self._total = 0, total
         if self.show_bar:
-            self._bar = tqdm(total=total, desc=f"{self.model_name:>4}", unit=unit, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=f"{self.model_name:>4}", unit=unit, dynamic_ncols=True,
+                             position=self.bar_line)
         self._emit(stage="start", unit=unit)
 
     def advance(self, steps: int = 1, **details: Any) -> None:

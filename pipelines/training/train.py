@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from pipelines.evaluation.robustness import robustness_curves
 from pipelines.feedback import FeedbackError, FeedbackStore
 from pipelines.feedback.training import training_drawings
 from pipelines.models.portable import export_for_serving
+from pipelines.processes import CallApart
 from pipelines.progress import Progress
 from pipelines.store.artifacts import (
     GENERALISATION,
@@ -48,6 +50,11 @@ from pipelines.store.registry import MODEL_NAMES, library_versions, model_class
 from pipelines.training.pieces import train_piece_counter
 
 logger = logging.getLogger("pipelines.train")
+
+TRAINED_APART = ("cnn",)
+"""Models trained in a process of their own while the rest of a run goes on beside them. The CNN keeps both cores
+busy for most of a run; the rest leaves one idle much of the time (the SVM's one-core fits and predictions, the
+evaluations), and fills it with the CNN's work this way."""
 
 EXTRA_DATA = ("feedback",)
 """Training data that can be added to MNIST's: `feedback`, the drawings people labelled on the Draw page."""
@@ -67,14 +74,15 @@ def git_commit() -> str:
 
 def train_one(name: str, data: MnistData, profile: config.Profile, store: ArtifactStore,
               events_path: Path | None = None, show_bar: bool = True,
-              sets: GeneralisationSets | None = None) -> dict[str, Any]:
+              sets: GeneralisationSets | None = None, bar_line: int | None = None) -> dict[str, Any]:
     """Fit one model, evaluate it on the test set and store it as a new run; returns its metrics.
 
-    `sets` are the drawn and out-of-style canvases it is scored on; made here when not given.
+    `sets` are the drawn and out-of-style canvases it is scored on; made here when not given. `bar_line`: the
+    terminal line of its progress bar, when it trains beside another model.
     """
     params = profile.params_for(name)
     classifier = model_class(name)(params)
-    progress = Progress(name, events_path, show_bar)
+    progress = Progress(name, events_path, show_bar, bar_line)
     started_at = now_iso()
     train_images = data.train_images.astype(np.float32) / 255.0
     test_images = data.test_images.astype(np.float32) / 255.0
@@ -146,22 +154,38 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     ensure_index(store, data)
     logger.info("drawing the drawn-digit and out-of-style sets every model is scored on")
     sets = make_sets(data.test_images, data.test_labels)
+    with_counter = counter_wanted(store, models, profile.name)
+    named = [name for name in models if name != PIECE_COUNTER]
+    apart_names = [name for name in named if name in TRAINED_APART
+                   if (with_counter or len(named) > 1) and (os.cpu_count() or 1) > 1]
+    apart = {}
+    for line, name in enumerate(apart_names, start=1):
+        logger.info("training %s (%s profile) in a process of its own, beside the rest", name, profile.name)
+        apart[name] = CallApart(train_one, name, data, profile, store, events_path, show_bar, sets, line)
     results, failures = [], {}
-    if counter_wanted(store, models, profile.name):  # first: its varied copies are the SVM's and the forest's
-        logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
-        try:
-            train_piece_counter(data.train_images.astype(np.float32) / 255.0, profile.pieces, profile.name, store,
-                                Progress(PIECE_COUNTER, events_path, show_bar), data.describe())
-        except Exception as error:  # report and go on: one model's failure must not lose the others
-            logger.exception("%s failed", PIECE_COUNTER)
-            failures[PIECE_COUNTER] = f"{type(error).__name__}: {error}"
-    for name in (name for name in models if name != PIECE_COUNTER):
-        logger.info("training %s (%s profile)", name, profile.name)
-        try:
-            results.append(train_one(name, data, profile, store, events_path, show_bar, sets))
-        except Exception as error:  # report and go on: one model's failure must not lose the others
-            logger.exception("%s failed", name)
-            failures[name] = f"{type(error).__name__}: {error}"
+    try:
+        if with_counter:  # first: its varied copies are the SVM's and the forest's
+            logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
+            try:
+                train_piece_counter(data.train_images.astype(np.float32) / 255.0, profile.pieces, profile.name,
+                                    store, Progress(PIECE_COUNTER, events_path, show_bar), data.describe())
+            except Exception as error:  # report and go on: one model's failure must not lose the others
+                logger.exception("%s failed", PIECE_COUNTER)
+                failures[PIECE_COUNTER] = f"{type(error).__name__}: {error}"
+        for name in [name for name in named if name not in apart] + apart_names:
+            if name not in apart:
+                logger.info("training %s (%s profile)", name, profile.name)
+            try:
+                results.append(apart[name].result() if name in apart else
+                               train_one(name, data, profile, store, events_path, show_bar, sets))
+            except Exception as error:  # report and go on: one model's failure must not lose the others
+                logger.exception("%s failed", name)
+                failures[name] = f"{type(error).__name__}: {error}"
+    except KeyboardInterrupt:
+        for call in apart.values():
+            call.interrupt()
+        raise
+    results.sort(key=lambda metrics: named.index(metrics["model"]))
     return results, failures
 
 

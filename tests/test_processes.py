@@ -1,0 +1,54 @@
+"""A call run in a process of its own: its answer, its error and an interrupt come back to the caller."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.processes import CallApart
+
+
+def answer_with_pid(value: int) -> tuple[int, int]:
+    return value * 2, os.getpid()
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def wait_for_interrupt(marker: Path) -> str:
+    try:
+        marker.write_text("started")
+        time.sleep(60)
+    except KeyboardInterrupt:
+        marker.write_text("cleaned up")
+        raise
+    return "never interrupted"
+
+
+def test_the_answer_comes_back_from_another_process() -> None:
+    doubled, pid = CallApart(answer_with_pid, 21).result()
+    assert doubled == 42 and pid != os.getpid()
+
+
+def test_an_error_comes_back_with_where_it_was_raised() -> None:
+    with pytest.raises(ValueError, match="no digit") as raised:
+        CallApart(fail, "no digit").result()
+    assert any("in fail" in note for note in raised.value.__notes__)
+
+
+def test_an_interrupt_lets_the_call_clean_up(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    call = CallApart(wait_for_interrupt, marker)
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    call.interrupt(grace_seconds=0.1)
+    assert time.monotonic() - started < 10
+    assert marker.read_text() == "cleaned up"
+    with pytest.raises(KeyboardInterrupt):
+        call.result()
