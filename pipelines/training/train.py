@@ -156,8 +156,8 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     sets = make_sets(data.test_images, data.test_labels)
     with_counter = counter_wanted(store, models, profile.name)
     named = [name for name in models if name != PIECE_COUNTER]
-    apart_names = [name for name in named if name in TRAINED_APART
-                   if (with_counter or len(named) > 1) and (os.cpu_count() or 1) > 1]
+    work_beside = (with_counter or len(named) > 1) and (os.cpu_count() or 1) > 1
+    apart_names = [name for name in named if name in TRAINED_APART] if work_beside else []
     apart = {}
     for line, name in enumerate(apart_names, start=1):
         logger.info("training %s (%s profile) in a process of its own, beside the rest", name, profile.name)
