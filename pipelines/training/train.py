@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,17 @@ def counter_wanted(store: ArtifactStore, models: list[str], profile_name: str) -
     return PIECE_COUNTER in models or not runs or runs[0].manifest.get("profile") != profile_name
 
 
+def _attempt(name: str, failures: dict[str, str], work: Callable[[], Any]) -> Any | None:
+    """`work()`, or None with its failure logged and put in `failures`: one model's failure must not lose the
+    others."""
+    try:
+        return work()
+    except Exception as error:
+        logger.exception("%s failed", name)
+        failures[name] = f"{type(error).__name__}: {error}"
+        return None
+
+
 def train(models: list[str], profile_name: str, source: str | None, artifacts_dir: Path,
           events_path: Path | None = None, show_bar: bool = True, extra_data: tuple[str, ...] = (),
           feedback_url: str | None = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -157,36 +169,29 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     with_counter = counter_wanted(store, models, profile.name)
     named = [name for name in models if name != PIECE_COUNTER]
     work_beside = (with_counter or len(named) > 1) and (os.cpu_count() or 1) > 1
-    apart_names = [name for name in named if name in TRAINED_APART] if work_beside else []
     apart = {}
-    for line, name in enumerate(apart_names, start=1):
+    for line, name in enumerate((name for name in named if name in TRAINED_APART and work_beside), start=1):
         logger.info("training %s (%s profile) in a process of its own, beside the rest", name, profile.name)
         apart[name] = CallApart(train_one, name, data, profile, store, events_path, show_bar, sets, line)
-    results, failures = [], {}
+    failures: dict[str, str] = {}
     try:
         if with_counter:  # first: its varied copies are the SVM's and the forest's
             logger.info("training the %s (%s profile)", PIECE_COUNTER, profile.name)
-            try:
-                train_piece_counter(data.train_images.astype(np.float32) / 255.0, profile.pieces, profile.name,
-                                    store, Progress(PIECE_COUNTER, events_path, show_bar), data.describe())
-            except Exception as error:  # report and go on: one model's failure must not lose the others
-                logger.exception("%s failed", PIECE_COUNTER)
-                failures[PIECE_COUNTER] = f"{type(error).__name__}: {error}"
-        for name in [name for name in named if name not in apart] + apart_names:
-            if name not in apart:
-                logger.info("training %s (%s profile)", name, profile.name)
-            try:
-                results.append(apart[name].result() if name in apart else
-                               train_one(name, data, profile, store, events_path, show_bar, sets))
-            except Exception as error:  # report and go on: one model's failure must not lose the others
-                logger.exception("%s failed", name)
-                failures[name] = f"{type(error).__name__}: {error}"
+            _attempt(PIECE_COUNTER, failures, lambda: train_piece_counter(
+                data.train_images.astype(np.float32) / 255.0, profile.pieces, profile.name, store,
+                Progress(PIECE_COUNTER, events_path, show_bar), data.describe()))
+        results = []
+        for name in (name for name in named if name not in apart):
+            logger.info("training %s (%s profile)", name, profile.name)
+            results.append(_attempt(name, failures, lambda: train_one(name, data, profile, store, events_path,
+                                                                      show_bar, sets)))
+        results += [_attempt(name, failures, call.result) for name, call in apart.items()]
     except KeyboardInterrupt:
         for call in apart.values():
             call.interrupt()
         raise
-    results.sort(key=lambda metrics: named.index(metrics["model"]))
-    return results, failures
+    return sorted((metrics for metrics in results if metrics is not None),
+                  key=lambda metrics: named.index(metrics["model"])), failures
 
 
 def main(argv: list[str] | None = None) -> int:
