@@ -106,6 +106,14 @@ def test_the_cnn_traces_its_forward_pass_when_loaded_not_on_the_first_drawing(tr
     assert forward.experimental_get_tracing_count() == traced_at_load
 
 
+def test_the_forest_answers_a_few_drawings_exactly_as_scikit_learn_does(models: dict, test_images: np.ndarray) -> None:
+    """Small batches skip scikit-learn's per-tree joblib calls; the answers must not change."""
+    forest = models["rf"].classifier
+    for batch in (test_images[:1], test_images[:7], test_images[:200]):
+        np.testing.assert_allclose(forest.predict_proba(batch),
+                                   forest.estimator.predict_proba(batch.reshape(len(batch), -1)), atol=1e-12)
+
+
 def test_gradient_histogram_features_read_digits_as_well_as_pixels(sample: MnistData, test_images: np.ndarray) -> None:
     """The `features="hog"` candidate: same output for the same digit, and a forest on it still reads MNIST."""
     params = dataclasses.replace(PROFILES["quick"].rf, features="hog", varied_copies=0)

@@ -13,6 +13,9 @@ from pipelines.models.features import feature_step
 from pipelines.progress import Progress
 
 TREES_PER_STEP = 10
+SMALL_BATCH = 64
+"""Up to this many images the trees are asked one after another here, not through scikit-learn's per-tree joblib
+calls, which cost about 80 µs a tree: 8 of the 9 ms a drawing took."""
 
 
 class ForestClassifier(SklearnDigitClassifier):
@@ -41,3 +44,12 @@ class ForestClassifier(SklearnDigitClassifier):
             progress.advance(step)
         forest.set_params(n_jobs=1, warm_start=False)  # one image at a time is faster without a worker pool
         self.estimator = make_pipeline(reader, forest)
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """The forest's mean over its trees, as scikit-learn computes it; small batches skip its joblib calls."""
+        if len(images) > SMALL_BATCH:
+            return super().predict_proba(images)
+        flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        features = np.ascontiguousarray(self.estimator[:-1].transform(flat), dtype=np.float32)
+        trees = self.estimator[-1].estimators_
+        return np.mean([tree.predict_proba(features, check_input=False) for tree in trees], axis=0)
