@@ -42,8 +42,8 @@ def test_a_made_up_piece_of_several_digits_is_wider_than_one_and_the_features_ha
 def test_the_trained_counter_tells_touching_digits_from_one_digit(trained_artifacts, sample) -> None:
     counter = load_piece_counter(trained_artifacts)
     assert counter is not None and counter.run_id
-    several = [counter(read_ink(_written(sample, labels, -12.0)).mask) for labels in PAIRS]
-    one = [counter(read_ink(_written(sample, [digit], 0.0, nth=1)).mask) for digit in range(10)]
+    several = counter([read_ink(_written(sample, labels, -12.0)).mask for labels in PAIRS])
+    one = counter([read_ink(_written(sample, [digit], 0.0, nth=1)).mask for digit in range(10)])
     assert sum(p >= 0.5 for p in several) >= 8, np.round(several, 2)  # quick counter on the sample: 9 of 10 (not 1 1)
     assert sum(p < 0.5 for p in one) >= 8, np.round(one, 2)  # measured 10 of 10, none above 0.01
 
@@ -56,6 +56,17 @@ def test_with_the_counter_touching_pairs_are_cut_and_a_wide_zero_is_not(trained_
     assert len(split_digits(ink_canvas(np.pad(wide_zero, ((0, 0), (140, 140)))), judge, counter)) == 1
     apart = _written(sample, [4, 0, 7, 1], 40.0)
     assert len(split_digits(apart, judge, counter)) == 4
+
+
+def test_the_counter_is_asked_about_all_of_a_numbers_pieces_in_one_call(trained_artifacts, sample) -> None:
+    counter, asked = load_piece_counter(trained_artifacts), []
+
+    def counting(masks):
+        asked.append(len(masks))
+        return counter(masks)
+
+    digits = split_digits(_written(sample, [4, 0, 7, 2, 5], 40.0), None, counting)
+    assert len(digits) == 5 and asked == [5], asked  # five digits apart, each wide enough to ask about
 
 
 def test_no_counter_or_a_damaged_one_is_none_and_the_segmentation_goes_on(artifacts_copy: Path, tmp_path: Path,

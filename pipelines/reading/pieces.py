@@ -9,6 +9,7 @@ asks it before cutting a wide piece.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,5 +70,6 @@ class PieceCounter:
     picture: PiecePicture = field(default_factory=PiecePicture)
     run_id: str = ""
 
-    def __call__(self, mask: np.ndarray) -> float:
-        return float(self.model.predict_proba(piece_features(mask, self.picture)[None])[0, 1])
+    def __call__(self, masks: Sequence[np.ndarray]) -> np.ndarray:
+        """How likely each piece is to hold several digits; one call for all (a call costs about 0.8 ms)."""
+        return self.model.predict_proba(np.stack([piece_features(mask, self.picture) for mask in masks]))[:, 1]

@@ -12,7 +12,7 @@ through and how evenly it divides the piece.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +24,9 @@ Judge = Callable[[np.ndarray], np.ndarray]
 """(n, 28, 28) candidate digits -> (n,) how sure the models are that each is one digit (e.g. the soft vote's top
 probability)."""
 
-Counter = Callable[[np.ndarray], float]
-"""A piece of ink (bool, the input's working size) -> how likely it holds several digits rather than one."""
+Counter = Callable[[Sequence[np.ndarray]], np.ndarray]
+"""Pieces of ink (bool, the input's working size) -> how likely each holds several digits rather than one. Asked
+about all of a number's pieces in one call, which costs little more than asking about one."""
 
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in the input's pixels, bottom and right exclusive."""
@@ -83,8 +84,9 @@ def find_digits(image: np.ndarray, judge: Judge | None = None, counter: Counter 
         return []
     groups = _merge_stacked(_pieces(ink_map.mask, config), config)
     writing_height = max(_height(group) for group in groups)
-    masks = [part for group in groups
-             for part in _split_wide(group, writing_height, ink_map, Cutting(judge, counter, config))]
+    cutting = Cutting(judge, counter, config)
+    masks = [part for group, several in zip(groups, cutting.count(groups, writing_height))
+             for part in _split_wide(group, writing_height, ink_map, cutting, several=several)]
     masks.sort(key=lambda mask: np.argwhere(mask)[:, 1].mean())  # by centre: slanted digits overlap
     return [DigitPiece(digit_to_mnist(ink_map.ink * mask, ink_map.photo, front_end), _box(mask, ink_map))
             for mask in masks]
@@ -102,6 +104,11 @@ def _pieces(mask: np.ndarray, config: SegmentationConfig) -> list[np.ndarray]:
 def _columns(mask: np.ndarray) -> tuple[int, int]:
     cols = np.flatnonzero(mask.any(axis=0))
     return int(cols[0]), int(cols[-1]) + 1
+
+
+def _width(mask: np.ndarray) -> int:
+    left, right = _columns(mask)
+    return right - left
 
 
 def _height(mask: np.ndarray) -> int:
@@ -157,26 +164,38 @@ class Cutting:
     counter: Counter | None
     config: SegmentationConfig
 
-    def may_hold_several(self, mask: np.ndarray, writing_height: int) -> bool:
+    def count(self, masks: list[np.ndarray], writing_height: int) -> list[float | None]:
+        """The counter's probability of several digits in each piece, asked in one call; 0 for pieces too narrow
+        to ask about (`counted_digit_aspect`), None for all when there is no counter."""
+        if self.counter is None:
+            return [None] * len(masks)
+        wide = [index for index, mask in enumerate(masks)
+                if _width(mask) > self.config.counted_digit_aspect * writing_height]
+        answers = np.zeros(len(masks))
+        if wide:
+            answers[wide] = self.counter([masks[index] for index in wide])
+        return [float(answer) for answer in answers]
+
+    def may_hold_several(self, mask: np.ndarray, writing_height: int, several: float | None = None) -> bool:
         """Whether a piece is worth cutting: the counter says so, or without one, it is wide without a wide hole.
 
         With no help, a piece is tried when wider than `max_digit_aspect` times the writing's height; with
         the models judging, from `judged_digit_aspect` on, and they then keep it whole if surer of it than of
-        its halves; with a counter, from `counted_digit_aspect` on, when the counter finds several digits.
+        its halves; with a counter, from `counted_digit_aspect` on, when the counter finds several digits
+        (`several`: its answer when already asked).
         """
         config = self.config
-        left, right = _columns(mask)
-        width = right - left
         if self.counter is not None:
-            return width > config.counted_digit_aspect * writing_height and \
-                self.counter(mask) >= config.several_above
+            several = self.count([mask], writing_height)[0] if several is None else several
+            return several >= config.several_above
+        width = _width(mask)
         widest, loop = ((config.judged_digit_aspect, config.judged_loop_width) if self.judge is not None
                         else (config.max_digit_aspect, config.loop_width))
         return width > widest * writing_height and not _has_wide_loop(mask, loop * width)
 
 
 def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting: Cutting,
-                depth: int = 1) -> list[np.ndarray]:
+                depth: int = 1, several: float | None = None) -> list[np.ndarray]:
     """A piece that may hold several digits, cut in two where the cut is best, the rest again if it may still.
 
     The best cut is the one after which the models are surest of both sides, or without them the cut through
@@ -184,7 +203,7 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
     are surer of than of its halves, unless it is a first piece the counter found several digits in.
     """
     config, judge = cutting.config, cutting.judge
-    if depth >= config.max_digits or not cutting.may_hold_several(mask, writing_height):
+    if depth >= config.max_digits or not cutting.may_hold_several(mask, writing_height, several):
         return [mask]
     left, right = _columns(mask)
     width = right - left
