@@ -17,7 +17,7 @@ from pipelines.config import PROFILES, SEED
 from pipelines.data.sources import MnistData
 from pipelines.models import features
 from pipelines.models.features import feature_step
-from pipelines.models.forest import ForestClassifier
+from pipelines.models.forest import SMALL_BATCH, ForestClassifier
 from pipelines.models.svm import SvmClassifier
 from pipelines.progress import Progress
 from pipelines.reading.canvas import canvas_to_mnist
@@ -109,7 +109,7 @@ def test_the_cnn_traces_its_forward_pass_when_loaded_not_on_the_first_drawing(tr
 def test_the_forest_answers_a_few_drawings_exactly_as_scikit_learn_does(models: dict, test_images: np.ndarray) -> None:
     """Small batches skip scikit-learn's per-tree joblib calls; the answers must not change."""
     forest = models["rf"].classifier
-    for batch in (test_images[:1], test_images[:7], test_images[:200]):
+    for batch in (test_images[:1], test_images[:7], test_images[:SMALL_BATCH]):
         np.testing.assert_allclose(forest.predict_proba(batch),
                                    forest.estimator.predict_proba(batch.reshape(len(batch), -1)), atol=1e-12)
 

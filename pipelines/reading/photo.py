@@ -132,10 +132,14 @@ def _to_working_size(array: np.ndarray, config: PhotoConfig) -> np.ndarray:
         return array.astype(np.float32) / peak
     size = (max(1, round(array.shape[1] * scale)), max(1, round(array.shape[0] * scale)))
     planes = [array] if array.ndim == 2 else [array[..., c] for c in range(array.shape[2])]
-    shrunk = [np.asarray(Image.fromarray(np.ascontiguousarray(plane if plane.dtype == np.uint8 else
-                                                              plane.astype(np.float32)))
-                         .convert("F").resize(size, Image.Resampling.BOX)) for plane in planes]
+    shrunk = [_box_shrunk(plane, size) for plane in planes]
     return (shrunk[0] if array.ndim == 2 else np.stack(shrunk, axis=2)) / peak
+
+
+def _box_shrunk(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """One channel at `size` (width, height), each pixel the mean of those it covers, as float32 in its own units."""
+    plane = np.ascontiguousarray(plane if plane.dtype == np.uint8 else plane.astype(np.float32))
+    return np.asarray(Image.fromarray(plane).convert("F").resize(size, Image.Resampling.BOX))
 
 
 def _ink_channel(rgb: np.ndarray, dark_ink: bool) -> np.ndarray:
