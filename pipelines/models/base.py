@@ -84,7 +84,12 @@ class SklearnDigitClassifier(DigitClassifier):
         self.estimator = estimator
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        return self.estimator.predict_proba(np.asarray(images, dtype=np.float32).reshape(len(images), -1))
+        return self.estimator.predict_proba(self.as_rows(images))
+
+    @staticmethod
+    def as_rows(images: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) images -> (n, 784) float32 rows, as the scikit-learn pipelines read them."""
+        return np.asarray(images, dtype=np.float32).reshape(len(images), -1)
 
     def save(self, directory: Path) -> None:
         joblib.dump(self.estimator, Path(directory) / self.filename, compress=self.compression)

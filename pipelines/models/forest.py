@@ -49,7 +49,6 @@ class ForestClassifier(SklearnDigitClassifier):
         """The forest's mean over its trees, as scikit-learn computes it; small batches skip its joblib calls."""
         if len(images) > SMALL_BATCH:
             return super().predict_proba(images)
-        flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
-        features = np.ascontiguousarray(self.estimator[:-1].transform(flat), dtype=np.float32)
+        features = np.ascontiguousarray(self.estimator[:-1].transform(self.as_rows(images)), dtype=np.float32)
         trees = self.estimator[-1].estimators_
         return np.mean([tree.predict_proba(features, check_input=False) for tree in trees], axis=0)
