@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import drawn_digit
 from scipy import ndimage
+from skimage.feature import hog
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedGroupKFold
@@ -136,6 +137,18 @@ def test_gradient_histograms_of_many_digits_shared_among_the_cores_are_each_digi
     one_by_one = np.concatenate([features.deskew_hog(image, **arguments) for image in test_images[:300]])
     monkeypatch.setattr(features, "HOG_PARALLEL_MIN_IMAGES", 40)
     np.testing.assert_array_equal(features.deskew_hog(test_images[:300], **arguments), one_by_one)
+
+
+def test_gradient_histograms_of_a_batch_are_scikit_images_to_the_last_bit(test_images: np.ndarray) -> None:
+    """Deskewed digits in the models' cells; random ink and blank pictures in the piece counter's size and cells."""
+    rng = np.random.default_rng(0)
+    digits = np.stack([features.deskew(image) for image in test_images[:200]])
+    ink = rng.random((50, 32, 96)).astype(np.float32) * (rng.random((50, 32, 96)) > 0.7)
+    pictures = np.concatenate([ink, np.zeros((2, 32, 96), dtype=np.float32)])
+    for images, cell_pixels in ((digits, 4), (pictures, 8)):
+        expected = np.stack([hog(image, orientations=9, pixels_per_cell=(cell_pixels,) * 2, cells_per_block=(2, 2),
+                                 block_norm="L2-Hys") for image in images])
+        np.testing.assert_array_equal(features.batch_hog(images, 9, cell_pixels, 2), expected)
 
 
 def test_the_svm_calibrated_beside_its_final_fit_is_scikit_learns_calibration(sample: MnistData,

@@ -36,7 +36,9 @@ def test_a_made_up_piece_of_several_digits_is_wider_than_one_and_the_features_ha
     one, three = made_up_piece(digits[:1], rng), made_up_piece(digits, rng)
     assert one.dtype == bool and one.any() and three.any()
     assert three.shape[1] > 2 * one.shape[1]
-    assert piece_features(one).shape == piece_features(three).shape
+    features = piece_features([one, three])
+    assert features.shape == (2, piece_features([one]).shape[1]) and np.isfinite(features).all()
+    assert features[1, -2] > 2 * features[0, -2]  # the aspect ratio
 
 
 def test_the_trained_counter_tells_touching_digits_from_one_digit(trained_artifacts, sample) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage.feature import hog
 from skimage.morphology import skeletonize
 
+from pipelines.models.features import batch_hog
 from pipelines.reading.canvas import crop_to_ink
 
 
@@ -52,14 +52,13 @@ def piece_picture(mask: np.ndarray, picture: PiecePicture = PiecePicture()) -> t
     return canvas, width / height
 
 
-def piece_features(mask: np.ndarray, picture: PiecePicture = PiecePicture()) -> np.ndarray:
-    """What the classifier reads: gradient histograms of the picture, the piece's aspect ratio, its holes."""
-    drawn, aspect = piece_picture(mask, picture)
-    gradients = hog(drawn, orientations=picture.orientations, pixels_per_cell=(picture.cell_pixels,) * 2,
-                    cells_per_block=(picture.block_cells,) * 2)
-    ink = drawn > 0
-    holes = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)[1]
-    return np.concatenate([gradients, [aspect, min(holes, picture.most_holes) / picture.most_holes]]).astype(np.float32)
+def piece_features(masks: Sequence[np.ndarray], picture: PiecePicture = PiecePicture()) -> np.ndarray:
+    """What the classifier reads of each piece: gradient histograms of its picture, its aspect ratio, its holes."""
+    pictures, aspects = zip(*(piece_picture(mask, picture) for mask in masks))
+    gradients = batch_hog(np.stack(pictures), picture.orientations, picture.cell_pixels, picture.block_cells)
+    holes = [ndimage.label(ndimage.binary_fill_holes(drawn > 0) & ~(drawn > 0))[1] for drawn in pictures]
+    shape = np.column_stack([aspects, np.minimum(holes, picture.most_holes) / picture.most_holes])
+    return np.concatenate([gradients, shape], axis=1).astype(np.float32)
 
 
 @dataclass
@@ -72,4 +71,4 @@ class PieceCounter:
 
     def __call__(self, masks: Sequence[np.ndarray]) -> np.ndarray:
         """How likely each piece is to hold several digits; one call for all (a call costs about 0.8 ms)."""
-        return self.model.predict_proba(np.stack([piece_features(mask, self.picture) for mask in masks]))[:, 1]
+        return self.model.predict_proba(piece_features(masks, self.picture))[:, 1]

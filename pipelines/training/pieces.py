@@ -81,13 +81,13 @@ def piece_set(digits: np.ndarray, count: int, seed: int, picture: PiecePicture,
               made_up: MadeUpPieces = MADE_UP) -> tuple[np.ndarray, np.ndarray]:
     """`count` made-up pieces as features, and whether each holds several digits: alternately one and several."""
     rng = np.random.default_rng(seed)
-    features, several = [], []
+    pieces, several = [], []
     for index in range(count):
         many = 1 if index % 2 == 0 else (3 if rng.uniform() < made_up.three_share else 2)
         chosen = digits[rng.choice(len(digits), size=many, replace=False)]
-        features.append(piece_features(made_up_piece(chosen, rng, made_up), picture))
+        pieces.append(made_up_piece(chosen, rng, made_up))
         several.append(many > 1)
-    return np.stack(features), np.asarray(several)
+    return piece_features(pieces, picture), np.asarray(several)
 
 
 def _piece_set_parallel(digits: np.ndarray, count: int, seed: int,
