@@ -100,7 +100,6 @@ class CnnParams:
     shift_fraction: float = 0.08
     zoom_fraction: float = 0.1
     thickness_probability: float = 0.25
-    threads_per_op_beside: int = 1  # trained beside other work: one thread per op, independent ops still in parallel
 
 
 @dataclass(frozen=True)

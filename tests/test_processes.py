@@ -52,20 +52,3 @@ def test_an_interrupt_lets_the_call_clean_up(tmp_path: Path) -> None:
     assert marker.read_text() == "cleaned up"
     with pytest.raises(KeyboardInterrupt):
         call.result()
-
-
-def cnn_threads_per_op_after_sharing_the_cores() -> int:
-    import tensorflow as tf
-
-    from pipelines.config import PROFILES
-    from pipelines.models.cnn import CnnClassifier
-
-    CnnClassifier.share_cores(PROFILES["full"].cnn)
-    tf.constant(1.0) + 1.0  # TensorFlow starts with the pools as sized
-    return tf.config.threading.get_intra_op_parallelism_threads()
-
-
-def test_the_cnn_trained_beside_other_work_runs_its_ops_one_thread_each() -> None:
-    from pipelines.config import PROFILES
-
-    assert CallApart(cnn_threads_per_op_after_sharing_the_cores).result() == PROFILES["full"].cnn.threads_per_op_beside

@@ -62,11 +62,6 @@ class DigitClassifier(ABC):
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)
 
-    @classmethod
-    def share_cores(cls, params: Any) -> None:
-        """Called first in a process of its own that trains this model beside other work: size any thread pools
-        for cores that are shared. Nothing to size by default."""
-
     engine: ClassVar[str] = "its training library"
     """What computes the answers, as the dashboard names it."""
 

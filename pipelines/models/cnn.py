@@ -90,17 +90,6 @@ class CnnClassifier(DigitClassifier):
         self.network = network
         self._forward = None
 
-    @classmethod
-    def share_cores(cls, params: CnnParams) -> None:
-        """One thread per op while other work shares the cores. On this 2-core machine two threads per op trained
-        at 1,000 or 1,400 images a second from one start to the next, for 750-780 images per CPU second; one thread
-        per op, with independent ops still side by side, at 1,210 for 835 (BENCHMARKS.md). Only possible before
-        TensorFlow's first op in the process."""
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(params.threads_per_op_beside)
-        except RuntimeError:
-            pass  # TensorFlow already started here: its pools stay as they are
-
     def fit(self, images: np.ndarray, labels: np.ndarray, progress: Progress) -> None:
         params: CnnParams = self.params
         keras.utils.set_random_seed(SEED)

@@ -73,13 +73,6 @@ def git_commit() -> str:
     return f"{commit}-dirty" if dirty else commit
 
 
-def train_apart(name: str, data: MnistData, profile: config.Profile, *rest: Any) -> dict[str, Any]:
-    """`train_one` in a process of its own, beside the rest of the run: the model first sizes its thread pools
-    for the shared cores."""
-    model_class(name).share_cores(profile.params_for(name))
-    return train_one(name, data, profile, *rest)
-
-
 def train_one(name: str, data: MnistData, profile: config.Profile, store: ArtifactStore,
               events_path: Path | None = None, show_bar: bool = True,
               sets: GeneralisationSets | None = None, bar_line: int | None = None) -> dict[str, Any]:
@@ -179,7 +172,7 @@ def train(models: list[str], profile_name: str, source: str | None, artifacts_di
     apart = {}
     for line, name in enumerate((name for name in named if name in TRAINED_APART and work_beside), start=1):
         logger.info("training %s (%s profile) in a process of its own, beside the rest", name, profile.name)
-        apart[name] = CallApart(train_apart, name, data, profile, store, events_path, show_bar, sets, line)
+        apart[name] = CallApart(train_one, name, data, profile, store, events_path, show_bar, sets, line)
     failures: dict[str, str] = {}
     try:
         if with_counter:  # first: its varied copies are the SVM's and the forest's
