@@ -71,6 +71,7 @@ def _deskew_hog_here(images: np.ndarray, orientations: int, cell_pixels: int, bl
 
 
 HOG_BLOCK_EPSILON = 1e-5  # scikit-image's
+HOG_BLOCK_CLIP = 0.2  # L2-Hys: normalise, clip at this, normalise again (scikit-image's)
 HOG_BATCH = 500
 """Digits computed at once: larger batches outgrow the CPU's caches and run slower per digit."""
 
@@ -113,7 +114,7 @@ def batch_hog(images: np.ndarray, orientations: int, cell_pixels: int, block_cel
     blocks = np.moveaxis(sliding_window_view(histogram, (block_cells, block_cells), axis=(1, 2)), 3, -1)
     norm_axes = (3, 4, 5)  # a block's cells and orientations
     normalised = blocks / np.sqrt(np.sum(blocks**2, axis=norm_axes, keepdims=True) + HOG_BLOCK_EPSILON**2)
-    normalised = np.minimum(normalised, 0.2)
+    normalised = np.minimum(normalised, HOG_BLOCK_CLIP)
     normalised = normalised / np.sqrt(np.sum(normalised**2, axis=norm_axes, keepdims=True) + HOG_BLOCK_EPSILON**2)
     return normalised.reshape(count, -1).astype(np.float32)
 

@@ -56,9 +56,13 @@ def piece_features(masks: Sequence[np.ndarray], picture: PiecePicture = PiecePic
     """What the classifier reads of each piece: gradient histograms of its picture, its aspect ratio, its holes."""
     pictures, aspects = zip(*(piece_picture(mask, picture) for mask in masks))
     gradients = batch_hog(np.stack(pictures), picture.orientations, picture.cell_pixels, picture.block_cells)
-    holes = [ndimage.label(ndimage.binary_fill_holes(drawn > 0) & ~(drawn > 0))[1] for drawn in pictures]
+    holes = np.array([_holes(drawn > 0) for drawn in pictures])
     shape = np.column_stack([aspects, np.minimum(holes, picture.most_holes) / picture.most_holes])
     return np.concatenate([gradients, shape], axis=1).astype(np.float32)
+
+
+def _holes(ink: np.ndarray) -> int:
+    return ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)[1]
 
 
 @dataclass
