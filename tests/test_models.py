@@ -142,7 +142,7 @@ def test_gradient_histograms_of_many_digits_shared_among_the_cores_are_each_digi
 def test_gradient_histograms_of_a_batch_are_scikit_images_to_the_last_bit(test_images: np.ndarray) -> None:
     """Deskewed digits in the models' cells; random ink and blank pictures in the piece counter's size and cells."""
     rng = np.random.default_rng(0)
-    digits = np.stack([features.deskew(image) for image in test_images[:200]])
+    digits = features.deskew_each(test_images[:200])
     ink = rng.random((50, 32, 96)).astype(np.float32) * (rng.random((50, 32, 96)) > 0.7)
     pictures = np.concatenate([ink, np.zeros((2, 32, 96), dtype=np.float32)])
     for images, cell_pixels in ((digits, 4), (pictures, 8)):

@@ -47,12 +47,17 @@ def deskew(image: np.ndarray) -> np.ndarray:
     return ndimage.affine_transform(image, shear, offset=offset, order=1, mode="constant", cval=0.0)
 
 
+def deskew_each(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) images -> each one deskewed, (n, 28, 28)."""
+    return np.stack([deskew(image) for image in images])
+
+
 def deskew_flatten(images: np.ndarray) -> np.ndarray:
     """(n, 28, 28) images in [0, 1] -> (n, 784) float32 deskewed rows for a scikit-learn estimator."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 2:
         images = images.reshape(-1, 28, 28)
-    return np.stack([deskew(image) for image in images]).reshape(len(images), -1).astype(np.float32)
+    return deskew_each(images).reshape(len(images), -1).astype(np.float32)
 
 
 def deskew_hog(images: np.ndarray, orientations: int, cell_pixels: int, block_cells: int) -> np.ndarray:
@@ -67,7 +72,7 @@ def deskew_hog(images: np.ndarray, orientations: int, cell_pixels: int, block_ce
 
 
 def _deskew_hog_here(images: np.ndarray, orientations: int, cell_pixels: int, block_cells: int) -> np.ndarray:
-    return batch_hog(np.stack([deskew(image) for image in images]), orientations, cell_pixels, block_cells)
+    return batch_hog(deskew_each(images), orientations, cell_pixels, block_cells)
 
 
 HOG_BLOCK_EPSILON = 1e-5  # scikit-image's
