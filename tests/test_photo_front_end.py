@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import drawn_digit
 
-from pipelines.evaluation.photos import PAPERS, photographed_digit
+from pipelines.evaluation.photos import PAPERS, Paper, photographed_digit
 from pipelines.reading.canvas import canvas_to_mnist, ink_intensity
 from pipelines.reading.photo import looks_like_photo, normalise_stroke, photo_ink
 
@@ -22,9 +24,14 @@ def _ink_overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / (a | b).sum())
 
 
-def _against_clean(paper_name: str, sample) -> tuple[np.ndarray, np.ndarray]:
+def _paper(name: str) -> Paper:
+    [paper] = [paper for paper in PAPERS if paper.name == name]
+    return paper
+
+
+def _against_clean(paper: Paper | str, sample) -> tuple[np.ndarray, np.ndarray]:
     """Mean absolute difference and ink overlap of each digit's 28×28 against the clean scan of the same writing."""
-    [paper] = [paper for paper in PAPERS if paper.name == paper_name]
+    paper = _paper(paper) if isinstance(paper, str) else paper
     differences, overlaps = [], []
     for index in DIGITS:
         clean = canvas_to_mnist(photographed_digit(sample.test_images[index], CLEAN, (7, index)))
@@ -47,8 +54,25 @@ def test_blur_jpeg_coloured_ink_and_chalk_stay_close_to_the_clean_scan(paper_nam
     assert np.median(differences) < 0.03 and np.median(overlaps) > 0.8, (differences, overlaps)
 
 
+def test_the_widest_marker_reads_like_the_clean_scan_not_as_its_outline(sample) -> None:
+    widest = replace(_paper("fat marker"), pen_to_height=(0.24, 0.24))  # the benchmark's fattest pen
+    differences, overlaps = _against_clean(widest, sample)
+    assert np.median(differences) < 0.05 and np.median(overlaps) > 0.7, (differences, overlaps)
+
+
+def test_a_stroke_wider_than_the_paper_estimate_is_ink_inside_too() -> None:
+    columns = np.linspace(1.0, 0.6, 640, dtype=np.float32)[None, :]  # light falling off across the page
+    page = np.broadcast_to(0.85 * columns, (480, 640)).copy()
+    page[100:380, 270:370] *= 0.1  # a marker stroke 100 px wide: 80 px at the working size, the paper window 44
+    ink = photo_ink((page * 255).astype(np.uint8))
+    scale = ink.shape[1] / 640
+    stroke = ink[round(110 * scale) : round(370 * scale), round(280 * scale) : round(360 * scale)]
+    assert stroke.mean() > 0.95, stroke.mean()
+    assert ink.sum() < 1.2 * (280 * 100) * scale**2  # and the paper around it is not
+
+
 def test_ruled_lines_and_the_shadow_edge_are_not_ink(sample) -> None:
-    for paper in (p for p in PAPERS if p.name in ("ruled notebook paper", "soft shadow over part of the page")):
+    for paper in map(_paper, ("ruled notebook paper", "soft shadow over part of the page")):
         clean = photo_ink(photographed_digit(sample.test_images[0], CLEAN, (3, 0)))
         photo = photo_ink(photographed_digit(sample.test_images[0], paper, (3, 0)))
         assert photo.sum() < 1.5 * clean.sum(), paper.name  # lines across the page would add far more

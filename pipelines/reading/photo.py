@@ -6,7 +6,9 @@ ballpoint is far thinner than MNIST's strokes. So, in order: the image is
 brought to a working size and smoothed; the ink's polarity is found (dark on
 light or light on dark); the paper's own brightness is estimated by a large
 grey closing and divided out; a local (Sauvola) threshold, plus a minimum
-contrast against the paper, gives the ink; long straight lines spanning the
+contrast against the paper, gives the ink, and whatever is far darker than
+the paper seen more widely is ink too (the inside of a marker's stroke wider
+than the first estimate's reach); long straight lines spanning the
 image (ruled paper, grids, margins) are removed and the strokes that crossed
 them rejoined; specks are dropped. `normalise_stroke` then brings one digit's
 pen width to MNIST's share of the digit's height.
@@ -31,7 +33,11 @@ class PhotoConfig:
     working_side: int = 512  # long side, in pixels, that photos are brought to before any work
     smoothing_sigma: float = 1.0  # Gaussian, in working pixels: JPEG blocks and sensor noise
     background_scale: int = 4  # the paper is estimated on an image this many times smaller...
-    background_closing: int = 11  # ...by a grey closing this wide there (44 working px: wider than any stroke)
+    background_closing: int = 11  # ...by a grey closing this wide there (44 working px: wider than most strokes)
+    wide_closing: int = 27  # the paper seen past a marker's stroke up to 108 working px (a fifth of the photo),
+    # for `wide_contrast` alone: wider still, a shadowed page would be judged against the lit paper beyond it...
+    wide_contrast: float = 0.6  # ...this much darker than it is ink: a fat stroke's inside, never a shadow's edge
+    polarity_window: int = 27  # the neighbourhood, on the shrunk copy, each pixel's polarity is judged against
     polarity_margin: float = 0.15  # how far from the local median a pixel must be to count as ink for polarity
     sauvola_window: int = 31  # working px, odd
     sauvola_k: float = 0.2
@@ -77,9 +83,11 @@ def photo_ink(image: np.ndarray, config: PhotoConfig = PHOTO) -> np.ndarray:
     dark_ink = _ink_is_dark(_luminance(scaled), config)
     channels = scaled if scaled.ndim == 2 else _ink_channel(scaled, dark_ink)
     gray = ndimage.gaussian_filter(channels if dark_ink else 1.0 - channels, config.smoothing_sigma)
-    flat = gray / np.maximum(_paper(gray, config), 1e-3)  # ~1 on paper, lower on ink, whatever the light
+    small = _shrink(gray, config)
+    flat = gray / np.maximum(_paper(small, config.background_closing, gray.shape), 1e-3)  # ~1 on paper, any light
     local = flat < threshold_sauvola(flat, window_size=config.sauvola_window, k=config.sauvola_k)
     ink = (local | (flat < 1.0 - config.deep_contrast)) & (flat < 1.0 - config.min_contrast)
+    ink |= gray < (1.0 - config.wide_contrast) * _paper(small, config.wide_closing, gray.shape)
     return _drop_specks(_remove_ruled_lines(ink, config), config)
 
 
@@ -152,15 +160,16 @@ def _ink_channel(rgb: np.ndarray, dark_ink: bool) -> np.ndarray:
 def _ink_is_dark(gray: np.ndarray, config: PhotoConfig) -> bool:
     """Dark ink on light paper, unless clearly more pixels stand out brighter than their surroundings."""
     small = np.round(np.clip(_shrink(gray, config), 0.0, 1.0) * 255).astype(np.uint8)
-    median = rank.median(small, np.ones((config.background_closing,) * 2, dtype=bool))  # 4× scipy's on floats
+    median = rank.median(small, np.ones((config.polarity_window,) * 2, dtype=bool))  # 4× scipy's on floats
     residual = gray - _enlarge(median.astype(np.float32) / 255.0, gray.shape)
     return int((residual < -config.polarity_margin).sum()) >= int((residual > config.polarity_margin).sum())
 
 
-def _paper(gray: np.ndarray, config: PhotoConfig) -> np.ndarray:
-    """The paper's brightness everywhere, ink removed: a grey closing on a shrunk copy, smoothed and enlarged."""
-    closed = ndimage.grey_closing(_shrink(gray, config), size=(config.background_closing,) * 2, mode="nearest")
-    return _enlarge(ndimage.uniform_filter(closed, size=3, mode="nearest"), gray.shape)
+def _paper(small: np.ndarray, closing: int, shape: tuple[int, int]) -> np.ndarray:
+    """The paper's brightness everywhere at `shape`, ink narrower than `closing` removed: a grey closing on the
+    shrunk copy (`_shrink`), smoothed and enlarged."""
+    closed = ndimage.grey_closing(small, size=(closing,) * 2, mode="nearest")
+    return _enlarge(ndimage.uniform_filter(closed, size=3, mode="nearest"), shape)
 
 
 def _shrink(gray: np.ndarray, config: PhotoConfig) -> np.ndarray:
