@@ -87,7 +87,7 @@ class ForestParams:
 class CnnParams:
     """A small VGG-style convnet trained with augmentation and a one-cycle schedule."""
 
-    epochs: int = 8  # over the digits and their varied copies: as many steps as 16 epochs over the digits alone
+    epochs: int = 10  # over the digits and their varied copies: as many steps as 20 epochs over the digits alone
     batch_size: int = 128
     peak_learning_rate: float = 3e-3
     weight_decay: float = 1e-4
