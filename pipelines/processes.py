@@ -67,6 +67,9 @@ class CallApart:
 
 def _call_and_send(sender: Connection, function: Callable[..., Any], args: tuple) -> None:
     configure_logging()  # the spawned interpreter starts with none
+    # a process started in the background by a shell ignores interrupts, and the spawned one inherits that:
+    # `CallApart.interrupt` needs it to raise KeyboardInterrupt, so the call can clean up
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         outcome = (True, function(*args))
     except BaseException as error:  # noqa: BLE001 - handed to the caller, interrupts included

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -40,9 +41,16 @@ def test_an_error_comes_back_with_where_it_was_raised() -> None:
     assert any("in fail" in note for note in raised.value.__notes__)
 
 
-def test_an_interrupt_lets_the_call_clean_up(tmp_path: Path) -> None:
+@pytest.mark.parametrize("started_ignoring_interrupts", [False, True])
+def test_an_interrupt_lets_the_call_clean_up(tmp_path: Path, started_ignoring_interrupts: bool) -> None:
     marker = tmp_path / "marker"
-    call = CallApart(wait_for_interrupt, marker)
+    # a process a shell started in the background ignores interrupts, and what it spawns inherits that
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN if started_ignoring_interrupts else signal.getsignal(
+        signal.SIGINT))
+    try:
+        call = CallApart(wait_for_interrupt, marker)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 30
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
