@@ -29,9 +29,8 @@ def _paper(name: str) -> Paper:
     return paper
 
 
-def _against_clean(paper: Paper | str, sample) -> tuple[np.ndarray, np.ndarray]:
+def _against_clean(paper: Paper, sample) -> tuple[np.ndarray, np.ndarray]:
     """Mean absolute difference and ink overlap of each digit's 28×28 against the clean scan of the same writing."""
-    paper = _paper(paper) if isinstance(paper, str) else paper
     differences, overlaps = [], []
     for index in DIGITS:
         clean = canvas_to_mnist(photographed_digit(sample.test_images[index], CLEAN, (7, index)))
@@ -44,13 +43,13 @@ def _against_clean(paper: Paper | str, sample) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("paper_name", NAMED_IN_THE_ISSUE)
 def test_light_shadow_and_ruling_give_nearly_the_clean_scans_digit(paper_name: str, sample) -> None:
-    differences, overlaps = _against_clean(paper_name, sample)
+    differences, overlaps = _against_clean(_paper(paper_name), sample)
     assert differences.max() < 0.03 and np.median(overlaps) > 0.9, (differences, overlaps)
 
 
 @pytest.mark.parametrize("paper_name", OTHER_CONDITIONS)
 def test_blur_jpeg_coloured_ink_and_chalk_stay_close_to_the_clean_scan(paper_name: str, sample) -> None:
-    differences, overlaps = _against_clean(paper_name, sample)
+    differences, overlaps = _against_clean(_paper(paper_name), sample)
     assert np.median(differences) < 0.03 and np.median(overlaps) > 0.8, (differences, overlaps)
 
 

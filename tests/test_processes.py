@@ -44,9 +44,9 @@ def test_an_error_comes_back_with_where_it_was_raised() -> None:
 @pytest.mark.parametrize("started_ignoring_interrupts", [False, True])
 def test_an_interrupt_lets_the_call_clean_up(tmp_path: Path, started_ignoring_interrupts: bool) -> None:
     marker = tmp_path / "marker"
-    # a process a shell started in the background ignores interrupts, and what it spawns inherits that
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN if started_ignoring_interrupts else signal.getsignal(
-        signal.SIGINT))
+    previous = signal.getsignal(signal.SIGINT)
+    if started_ignoring_interrupts:  # as a process a shell started in the background does; what it spawns inherits it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         call = CallApart(wait_for_interrupt, marker)
     finally:
