@@ -14,6 +14,11 @@ from pipelines.evaluation.drawn import ink_canvas
 from pipelines.evaluation.photos import GREY_LIT, number_coverage, photograph
 from pipelines.preprocess import canvas_to_mnist
 from pipelines.reading.segment import (
+    SEGMENTATION,
+    _candidate_cuts,
+    _cut,
+    _path_cuts,
+    _sharing_the_crossing,
     find_digits,
     split_digits,  # the model-free segmentation: the ink alone decides
 )
@@ -93,6 +98,40 @@ def test_a_one_touching_a_zero_is_cut_though_the_zero_has_a_loop(trained_artifac
     touching = _number(sample, [0, 1], [-12.0])  # the 0's hole is about half the pair's width
     assert ndimage.label(touching[..., 0] > 50)[1] == 1
     assert len(split_digits(touching, judge)) == 2
+
+
+def _bars(shape: tuple[int, int], *boxes: tuple[int, int, int, int]) -> np.ndarray:
+    """A mask of filled boxes, each (top, left, bottom, right)."""
+    mask = np.zeros(shape, dtype=bool)
+    for top, left, bottom, right in boxes:
+        mask[top:bottom, left:right] = True
+    return mask
+
+
+def test_a_winding_cut_parts_interlocked_digits_where_no_straight_cut_can() -> None:
+    shape = (280, 360)
+    overhanging = _bars(shape, (40, 100, 240, 116), (40, 100, 56, 225))  # its top reaches over its neighbour
+    underhanging = _bars(shape, (40, 240, 240, 256), (224, 130, 240, 256))  # its foot reaches under the first
+    piece = overhanging | underhanging
+    left, right = 100, 256
+    straight = [_cut(piece, cut) for cut in _candidate_cuts(piece, left, right - left, 2, SEGMENTATION)]
+    assert not any((a == overhanging).all() for a, _ in straight)
+    winding = [_cut(piece, cut) for cut in _path_cuts(piece, left, right - left, 2, SEGMENTATION)]
+    a, b = winding[0]  # the path through the least ink, nearest where a digit should end
+    assert (a == overhanging).all() and (b == underhanging).all()
+
+
+def test_a_cut_through_crossing_strokes_is_also_tried_with_the_crossing_on_both_sides() -> None:
+    shape = (280, 360)
+    upright, across = _bars(shape, (40, 100, 240, 116)), _bars(shape, (132, 60, 148, 200))
+    piece = upright | across
+    columns = np.arange(shape[1])[None, :]
+    plain = (piece & (columns < 116), piece & (columns >= 116))
+    [(wider_left, wider_right)] = _sharing_the_crossing(piece, [plain], SEGMENTATION)
+    assert (wider_left >= plain[0]).all() and (wider_right >= plain[1]).all()
+    assert wider_right[132:148, 100:116].all()  # the right side keeps the stroke across, where it crosses
+    assert not wider_right[40:100, 100:116].any()  # but not the rest of the upright stroke
+    assert wider_left[132:148, 116:120].all()
 
 
 def test_a_five_with_a_detached_bar_is_one_digit() -> None:

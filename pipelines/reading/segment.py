@@ -7,7 +7,10 @@ touch, and is cut where the cut leaves the likeliest digits. Whether to cut
 is asked of the piece counter when the caller lends one (`Counter`, see
 `pipelines.reading.pieces`); where, and without a counter whether, is judged
 by the models when lent (`Judge`), else by how little ink the cut goes
-through and how evenly it divides the piece.
+through and how evenly it divides the piece. The models choose among
+straight cuts, cuts that wind between the strokes (a cheapest path through
+the piece, `skimage.graph.MCP`), and both again with the ink where the cut
+crossed given to both sides, since touching digits' strokes often cross.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from skimage.graph import MCP
+from skimage.morphology import skeletonize
 
 from pipelines.reading.canvas import FRONT_END, FrontEndConfig, InkMap, digit_to_mnist, has_enough_ink, read_ink
 
@@ -30,6 +35,9 @@ about all of a number's pieces in one call, which costs little more than asking 
 
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in the input's pixels, bottom and right exclusive."""
+
+Cut = tuple[np.ndarray, np.ndarray]
+"""The line of a cut: its rows and, on each, the column it crosses; straight and leaning, or winding."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +56,15 @@ class SegmentationConfig:
     max_digit_aspect: float = 1.3  # wider than this, a piece holds several touching digits...
     judged_digit_aspect: float = 0.85  # ...or, when the models judge, wider than this it may: they decide
     counted_digit_aspect: float = 0.5  # ...or, with a piece counter, wider than this it may: the counter decides
-    several_above: float = 0.5  # the counter's probability of several digits from which a piece is cut
+    several_above: float = 0.8  # the counter's probability of several digits from which a piece is cut
     digit_aspect: float = 0.7  # typical width of a digit, to guess how many a wide piece holds
     cut_zone: tuple[float, float] = (0.2, 0.8)  # where, across a two-digit piece, a cut may fall
     cut_candidates: int = 12  # cuts tried per piece, those through the least ink
     cut_leans: tuple[float, ...] = (-0.35, -0.15, 0.0, 0.15, 0.35)  # a cut leans with slanted writing
     cut_off_centre: float = 0.5  # how much a cut is penalised for straying from where a digit should end
+    path_candidates: int = 12  # curved cuts tried besides the straight ones, those through the least ink
+    path_ink_cost: float = 8.0  # a curved cut's step through ink costs this many steps through blank
+    shared_reach: float = 1.0  # pen widths: the other side's ink this near a side is tried as both sides' too
     max_digits: int = 12  # a wide piece is cut no further than this many digits
 
 
@@ -207,28 +218,58 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
         return [mask]
     left, right = _columns(mask)
     width = right - left
+    if depth > 1 and round(width / (config.digit_aspect * writing_height)) < 2:
+        return [mask]  # what is left after a cut is cut again only when as wide as two digits
     digits = max(2, round(width / (config.digit_aspect * writing_height)))
     shortest = config.small_piece_height * writing_height
-    options = [(a, b) for a, b in (_cut(mask, cut) for cut in _candidate_cuts(mask, left, width, digits, config))
-               if a.any() and b.any() and min(_height(a), _height(b)) >= shortest]
-    if not options:
+    straight = _options(mask, _candidate_cuts(mask, left, width, digits, config), shortest)
+    if not straight:
         return [mask]
-    best = 0  # candidates come best first by ink and position
+    options, best = straight, 0  # candidates come best first by ink and position
     if judge is not None:
+        options = straight + _options(mask, _path_cuts(mask, left, width, digits, config), shortest)
+        options += _sharing_the_crossing(mask, options, config)
         images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
         sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
         best = int(sureness.argmax())
         if cutting.counter is None or depth > 1:  # what is left after a cut, fragments and all, is unlike
-            # anything the counter learnt from: the models must also be surer of its halves than of it whole
+            # anything the counter learnt from: the models must also be surer of its halves than of it whole.
+            # Only the straight cuts count here: the more kinds of cut tried, the likelier some pair of
+            # fragments looks surer than a whole digit, so the other kinds only choose where, never whether.
             whole = float(np.asarray(judge(digit_to_mnist(ink_map.ink * mask, ink_map.photo)[None]))[0])
-            if whole >= sureness[best]:
+            if whole >= sureness[: len(straight)].max():
                 return [mask]
     first, rest = options[best]
     return [first, *_split_wide(rest, writing_height, ink_map, cutting, depth + 1)]
 
 
-Cut = tuple[int, float]
-"""Where a cut crosses the piece's middle row (a column), and its lean (the column moves this much per row down)."""
+def _options(mask: np.ndarray, cuts: list[Cut], shortest: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The two sides each cut leaves, where both hold ink at least `shortest` tall."""
+    return [(a, b) for a, b in (_cut(mask, cut) for cut in cuts)
+            if a.any() and b.any() and min(_height(a), _height(b)) >= shortest]
+
+
+def _sharing_the_crossing(mask: np.ndarray, options: list[tuple[np.ndarray, np.ndarray]],
+                          config: SegmentationConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each cut again with the ink where it crossed given to both sides: where the strokes of two touching digits
+    cross, neither should lose its part of the crossing."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    reach = config.shared_reach * _pen_width(mask[crop])
+    shared = []
+    for a, b in options:
+        near_a, near_b = (ndimage.distance_transform_edt(~side[crop]) <= reach for side in (a, b))
+        wider_a, wider_b = a.copy(), b.copy()
+        wider_a[crop] |= b[crop] & near_a
+        wider_b[crop] |= a[crop] & near_b
+        shared.append((wider_a, wider_b))
+    return shared
+
+
+def _pen_width(mask: np.ndarray) -> float:
+    """The pen's width in pixels: twice the ink's median depth along its skeleton."""
+    skeleton = skeletonize(mask)
+    return 2.0 * float(np.median(ndimage.distance_transform_edt(mask)[skeleton])) if skeleton.any() else 1.0
 
 
 def _has_wide_loop(mask: np.ndarray, widest_loop: float) -> bool:
@@ -246,9 +287,7 @@ def _candidate_cuts(mask: np.ndarray, left: int, width: int, digits: int, config
     """
     rows = np.flatnonzero(mask.any(axis=1))
     middle = (rows[0] + rows[-1]) / 2
-    expected = width / digits
-    low, high = config.cut_zone
-    zone = np.arange(max(1, int(expected * (2 * low))), min(width - 1, int(expected * (2 * high))) + 1)
+    expected, zone = _cut_zone(width, digits, config)
     ranked = []
     for lean in config.cut_leans:
         crossed = _cut_line(mask.shape, middle, lean)
@@ -257,7 +296,53 @@ def _candidate_cuts(mask: np.ndarray, left: int, width: int, digits: int, config
             cost = ink / max(1.0, float(len(rows))) + config.cut_off_centre * abs(column - expected) / expected
             ranked.append((cost, (left + int(column), lean)))
     ranked.sort(key=lambda item: item[0])
-    return [cut for _, cut in ranked[: config.cut_candidates]]
+    return [_leaning_line(mask.shape, middle, column, lean) for _, (column, lean) in ranked[: config.cut_candidates]]
+
+
+def _cut_zone(width: int, digits: int, config: SegmentationConfig) -> tuple[float, np.ndarray]:
+    """Where the leftmost digit should end, and the columns (from the piece's left) where a cut may fall."""
+    expected = width / digits
+    low, high = config.cut_zone
+    return expected, np.arange(max(1, int(expected * (2 * low))), min(width - 1, int(expected * (2 * high))) + 1)
+
+
+def _leaning_line(shape: tuple[int, int], middle: float, column: int, lean: float) -> Cut:
+    rows, offsets = _cut_line(shape, middle, lean)
+    return rows, np.clip(column + offsets, 0, shape[1] - 1)
+
+
+def _path_cuts(mask: np.ndarray, left: int, width: int, digits: int, config: SegmentationConfig) -> list[Cut]:
+    """Curved cuts from top to bottom that wind between the strokes of two touching digits, crossing as little
+    ink as they can: for each column of the zone, the cheapest such path through it at the middle row; the
+    `path_candidates` through least ink nearest where the digit should end."""
+    if not config.path_candidates:
+        return []
+    expected, zone = _cut_zone(width, digits, config)
+    rows = np.flatnonzero(mask.any(axis=1))
+    top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
+    costs = 1.0 + config.path_ink_cost * mask[top : top + height, left : left + width]
+    down, up = MCP(costs, offsets=[(1, -1), (1, 0), (1, 1)]), MCP(costs, offsets=[(-1, -1), (-1, 0), (-1, 1)])
+    from_top, _ = down.find_costs([(0, column) for column in range(width)])
+    from_bottom, _ = up.find_costs([(height - 1, column) for column in range(width)])
+    middle = height // 2
+    through = from_top[middle] + from_bottom[middle] - costs[middle]
+    ink_crossed = (through - height) / config.path_ink_cost / height
+    rank = ink_crossed[zone] + config.cut_off_centre * np.abs(zone - expected) / expected
+    cuts, seen = [], set()
+    for column in zone[np.argsort(rank, kind="stable")]:
+        path = down.traceback((middle, int(column)))[:-1] + up.traceback((middle, int(column)))[::-1]
+        columns = np.array([point[1] for point in path]) + left
+        key = columns.tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        line_columns = np.empty(mask.shape[0], dtype=int)
+        line_columns[:top], line_columns[top : top + height] = columns[0], columns
+        line_columns[top + height :] = columns[-1]
+        cuts.append((np.arange(mask.shape[0]), line_columns))
+        if len(cuts) == config.path_candidates:
+            break
+    return cuts
 
 
 def _cut_line(shape: tuple[int, int], middle: float, lean: float) -> tuple[np.ndarray, np.ndarray]:
@@ -268,10 +353,7 @@ def _cut_line(shape: tuple[int, int], middle: float, lean: float) -> tuple[np.nd
 
 def _cut(mask: np.ndarray, cut: Cut) -> tuple[np.ndarray, np.ndarray]:
     """Split along a cut: each piece the cut leaves goes to the side holding most of it (the cut line left)."""
-    column, lean = cut
-    rows = np.flatnonzero(mask.any(axis=1))
-    line_rows, offsets = _cut_line(mask.shape, (rows[0] + rows[-1]) / 2, lean)
-    line_cols = np.clip(column + offsets, 0, mask.shape[1] - 1)
+    line_rows, line_cols = cut
     on_line = np.zeros_like(mask)
     on_line[line_rows, line_cols] = True
     on_line |= np.roll(on_line, 1, axis=1)  # two pixels wide, so no diagonal step leaks across
