@@ -11,7 +11,8 @@ from scipy import ndimage
 from pipelines import preprocess
 from pipelines.evaluation.analysis import soft_vote, sureness_judge
 from pipelines.evaluation.drawn import ink_canvas
-from pipelines.evaluation.photos import GREY_LIT, number_coverage, photograph
+from pipelines.evaluation.numbers import read_perfectly_cut
+from pipelines.evaluation.photos import GREY_LIT, iter_numbers, number_coverage, photograph
 from pipelines.preprocess import canvas_to_mnist
 from pipelines.reading.segment import (
     SEGMENTATION,
@@ -182,3 +183,19 @@ def test_the_public_split_digits_lets_the_served_models_judge(trained_artifacts,
         assert [d.shape for d in preprocess.split_digits(_number(sample, [4, 0, 7], [40.0, 40.0]))] == [(28, 28)] * 3
     finally:
         preprocess.served_models_judge.cache_clear()
+
+
+@pytest.mark.parametrize("photographed", [False, True])
+def test_the_perfect_cut_yardstick_finds_every_digit_and_normalises_like_the_segmentation(trained_artifacts, sample,
+                                                                                          photographed) -> None:
+    models = load_models(trained_artifacts)
+    papers = (GREY_LIT,) if photographed else None
+    numbers = list(iter_numbers(sample.test_images, sample.test_labels, 12, 3, papers, own_ink=True))
+    for number in numbers:
+        perfect = read_perfectly_cut(models, number.image, number.own_ink, 0.6)
+        assert len(perfect.digits) == len(number.digits)
+        assert [d.piece.box[1] for d in perfect.digits] == sorted(d.piece.box[1] for d in perfect.digits)
+    apart = next(n for n in numbers if not n.touching and len(find_digits(n.image)) == len(n.digits))
+    for found, cut in zip(find_digits(apart.image), read_perfectly_cut(models, apart.image, apart.own_ink, 0.6).digits):
+        assert _similarity(found.image, cut.piece.image) > 0.97  # the same digit, normalised the same way
+    assert not list(iter_numbers(sample.test_images, sample.test_labels, 1, 3, None))[0].own_ink  # only when asked

@@ -29,8 +29,8 @@ from pipelines import config
 from pipelines.benchmarks.command import benchmark_parser, provenance, run_benchmark, trained_models
 from pipelines.data.sources import load_data
 from pipelines.evaluation.analysis import soft_vote
-from pipelines.evaluation.numbers import read_number
-from pipelines.evaluation.photos import PAPERS, PHOTO_SET, iter_numbers, iter_photographed_digits
+from pipelines.evaluation.numbers import NumberReading, read_number, read_perfectly_cut
+from pipelines.evaluation.photos import PAPERS, PHOTO_SET, WrittenNumber, iter_numbers, iter_photographed_digits
 from pipelines.evaluation.report import Column, markdown_table, text_table, update_markdown_section
 from pipelines.reading.canvas import canvas_to_mnist
 from pipelines.reading.segment import Counter
@@ -74,38 +74,50 @@ def score_photos(models: dict[str, LoadedModel], images: np.ndarray, labels: np.
 
 
 CUTS_BY_INK, CUTS_BY_MODELS, CUTS_BY_COUNTER = "the ink alone", "the models", "piece counter, then the models"
+CUTS_PERFECT = "perfect (each digit's own ink)"
 
 
 def score_numbers(models: dict[str, LoadedModel], images: np.ndarray, labels: np.ndarray,
                   settings: PhotoBenchSettings, counter: Counter | None) -> list[dict[str, Any]]:
-    """Per set (canvas, photo) and way of cutting (see `CUTS_BY_*`): right counts and whole numbers read."""
+    """Per set (canvas, photo) and way of cutting (see `CUTS_BY_*`, and `CUTS_PERFECT` for what the models would
+    read were the segmentation perfect): right counts and whole numbers read."""
     cuttings = [(CUTS_BY_INK, False, None), (CUTS_BY_MODELS, True, None)]
     cuttings += [(CUTS_BY_COUNTER, True, counter)] if counter is not None else []
     rows = []
     for set_name, papers in (("canvas", None), ("photo", PAPERS)):
         numbers = list(iter_numbers(images, labels, settings.numbers, settings.seed, papers))
-        touching = np.array([n.touching for n in numbers])
         for cuts, judged, cutting_counter in cuttings:
             readings, seconds = [], []
             for number in tqdm(numbers, desc=f"{set_name} numbers, {cuts}", leave=False):
                 clock = time.perf_counter()
                 readings.append(read_number(models, number.image, settings.sure_above, judged, cutting_counter))
                 seconds.append(time.perf_counter() - clock)
-            longest = [s for s, n in zip(seconds, numbers) if len(n.digits) == PHOTO_SET.number_digits[1]]
-            counted = np.array([len(r.digits) == len(n.digits) for r, n in zip(readings, numbers)])
-            row: dict[str, Any] = {"set": set_name, "cuts": cuts,
-                                   "n": len(numbers), "touching": int(touching.sum()),
-                                   "count": float(counted.mean()), "count_touching": float(counted[touching].mean())}
-            row.update({name: float(np.mean([r.read_by(name) == n.text for r, n in zip(readings, numbers)]))
-                        for name in models})
-            row[VOTE] = float(np.mean([r.vote_digits == n.text for r, n in zip(readings, numbers)]))
-            row["vote_sure"] = float(np.mean([r.vote == n.text for r, n in zip(readings, numbers)]))
-            row["longest_ms"] = 1000 * float(np.median(longest)) if longest else float("nan")
-            row["longest_n"] = len(longest)
-            rows.append(row)
-            logger.info("%s numbers, %s: count right %.1f%%, %s", set_name, row["cuts"], 100 * row["count"],
-                        ", ".join(f"{name} {row[name]:.1%}" for name in [*models, VOTE]))
+            rows.append(_numbers_row(set_name, cuts, numbers, readings, seconds, list(models)))
+        # the same numbers drawn again with each digit's own ink, too big to keep for all of them at once
+        perfect = [read_perfectly_cut(models, number.image, number.own_ink, settings.sure_above)
+                   for number in tqdm(iter_numbers(images, labels, settings.numbers, settings.seed, papers, True),
+                                      desc=f"{set_name} numbers, {CUTS_PERFECT}", total=settings.numbers,
+                                      leave=False)]
+        rows.append(_numbers_row(set_name, CUTS_PERFECT, numbers, perfect, [], list(models)))
     return rows
+
+
+def _numbers_row(set_name: str, cuts: str, numbers: list[WrittenNumber], readings: list[NumberReading],
+                 seconds: list[float], names: list[str]) -> dict[str, Any]:
+    """Right counts, whole numbers read by each model and the soft vote, and the time for the longest numbers."""
+    touching = np.array([n.touching for n in numbers])
+    longest = [s for s, n in zip(seconds, numbers) if len(n.digits) == PHOTO_SET.number_digits[1]]
+    counted = np.array([len(r.digits) == len(n.digits) for r, n in zip(readings, numbers)])
+    row: dict[str, Any] = {"set": set_name, "cuts": cuts, "n": len(numbers), "touching": int(touching.sum()),
+                           "count": float(counted.mean()), "count_touching": float(counted[touching].mean())}
+    row.update({name: float(np.mean([r.read_by(name) == n.text for r, n in zip(readings, numbers)])) for name in names})
+    row[VOTE] = float(np.mean([r.vote_digits == n.text for r, n in zip(readings, numbers)]))
+    row["vote_sure"] = float(np.mean([r.vote == n.text for r, n in zip(readings, numbers)]))
+    row["longest_ms"] = 1000 * float(np.median(longest)) if longest else float("nan")
+    row["longest_n"] = len(longest)
+    logger.info("%s numbers, %s: count right %.1f%%, %s", set_name, cuts, 100 * row["count"],
+                ", ".join(f"{name} {row[name]:.1%}" for name in [*names, VOTE]))
+    return row
 
 
 def _percent(key: str) -> Column:
@@ -125,8 +137,8 @@ def number_columns(names: Sequence[str]) -> list[Column]:
             ("right count, touching", lambda row: f"{row['count_touching']:.1%} of {row['touching']}"),
             *(_percent(name) for name in [*names, VOTE]),
             ("soft vote, sure of every digit", lambda row: f"{row['vote_sure']:.1%}"),
-            (f"{PHOTO_SET.number_digits[1]}-digit number, median ms", lambda row: f"{row['longest_ms']:.0f} "
-                                                                             f"({row['longest_n']})")]
+            (f"{PHOTO_SET.number_digits[1]}-digit number, median ms",
+             lambda row: f"{row['longest_ms']:.0f} ({row['longest_n']})" if row["longest_n"] else "not timed")]
 
 
 def _facts(command: str, source: str, models: dict[str, LoadedModel]) -> list[str]:
@@ -162,7 +174,8 @@ def numbers_report(rows: list[dict[str, Any]], names: Sequence[str], facts: list
         "the soft vote decides whether and where a wide piece is cut; by "
         f"`{CUTS_BY_COUNTER}`: what the Draw page and `split_digits` do, the piece counter (trained on pieces made "
         "up from MNIST's training digits, `pipelines/training/pieces.py`) decides which pieces hold several "
-        "digits, the soft vote where they are cut. The soft vote's number "
+        f"digits, the soft vote where they are cut; `{CUTS_PERFECT}`: the yardstick, each digit cut out where its "
+        "own strokes were drawn, what the models would read were the segmentation perfect. The soft vote's number "
         "takes its best guess at every digit; the last column asks it to be sure of every one (≥ "
         f"{settings.sure_above:.0%}, no model dissenting). The last column is the median time to find and read "
         f"a {PHOTO_SET.number_digits[1]}-digit number (how many there were), front end, segmentation and every "

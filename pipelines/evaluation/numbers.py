@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
+from scipy import ndimage
 
 from pipelines.evaluation.analysis import LivePrediction, Verdict, predict_each, sureness_judge, verdict
+from pipelines.reading.canvas import digit_to_mnist, read_ink
 from pipelines.reading.segment import Counter, DigitPiece, find_digits
 
 UNSURE_DIGIT = "?"
@@ -50,7 +53,33 @@ def read_number(models: Mapping[str, Any], image: np.ndarray, sure_above: float,
                 counter: Counter | None = None) -> NumberReading:
     """Find the digits of `image` (`counter` saying which pieces hold touching digits, the models choosing where
     they are cut) and let every model read them."""
-    pieces = find_digits(image, sureness_judge(models) if judge_cuts and models else None, counter)
+    return _read(models, find_digits(image, sureness_judge(models) if judge_cuts and models else None, counter),
+                 sure_above)
+
+
+def read_perfectly_cut(models: Mapping[str, Any], image: np.ndarray, own_ink: Sequence[np.ndarray],
+                       sure_above: float) -> NumberReading:
+    """The number as every model would read it were the segmentation perfect: a benchmark's yardstick.
+
+    Each digit is the input's ink where that digit's own strokes are (`own_ink`, coverage in the input's
+    pixels, as `pipelines.evaluation.photos` draws it), normalised as `find_digits` normalises what it cuts.
+    """
+    ink_map = read_ink(image)
+    pieces = []
+    for coverage in own_ink:
+        own = coverage > 0
+        if own.shape != ink_map.ink.shape:  # a photo's ink map is at its working size; blur spreads a stroke
+            own = np.asarray(Image.fromarray(own).resize(ink_map.ink.shape[::-1], Image.Resampling.NEAREST))
+            own = ndimage.binary_dilation(own)
+        ink = ink_map.ink * own
+        if ink.any():
+            rows, cols = np.flatnonzero((coverage > 0).any(axis=1)), np.flatnonzero((coverage > 0).any(axis=0))
+            box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+            pieces.append(DigitPiece(digit_to_mnist(ink, ink_map.photo), box))
+    return _read(models, pieces, sure_above)
+
+
+def _read(models: Mapping[str, Any], pieces: list[DigitPiece], sure_above: float) -> NumberReading:
     if not pieces:
         return NumberReading([])
     answers = predict_each(models, np.stack([piece.image for piece in pieces]))

@@ -99,6 +99,8 @@ class WrittenNumber:
     image: np.ndarray  # (h, w, 4) canvas RGBA or (h, w, 3) photo RGB, uint8
     digits: tuple[int, ...]
     touching: bool
+    own_ink: tuple[np.ndarray, ...] = ()  # when asked for: each digit's own ink coverage (uint8, h×w), which a
+    # perfect segmentation would cut out
 
     @property
     def text(self) -> str:
@@ -192,12 +194,12 @@ def iter_photographed_digits(images: np.ndarray, labels: np.ndarray, count: int,
         yield paper, photos, np.asarray(labels)[sources].astype(np.int64)
 
 
-def number_coverage(digit_images: Sequence[np.ndarray], styles: Sequence[StrokeStyle], gaps: Sequence[float],
-                    height: float, pen: float, size: tuple[int, int], top_share: float = 0.5,
-                    config: PhotoSetConfig = PHOTO_SET) -> tuple[np.ndarray, float, float]:
-    """Digits written left to right, `gaps` apart (negative: overlapping), as ink coverage (uint8, h×w).
+def number_strokes(digit_images: Sequence[np.ndarray], styles: Sequence[StrokeStyle], gaps: Sequence[float],
+                   height: float, pen: float, size: tuple[int, int], top_share: float = 0.5,
+                   config: PhotoSetConfig = PHOTO_SET) -> tuple[list[list[np.ndarray]], float, float]:
+    """Each digit's strokes, written left to right `gaps` apart (negative: overlapping) in an image of `size`.
 
-    Shrunk as a whole when they would not fit; returns the coverage, and the height and pen actually used.
+    Shrunk as a whole when they would not fit; returns the strokes, and the height and pen actually used.
     """
     shapes = [_scaled(tilt_strokes(digit_strokes(image), style), height) for image, style in zip(digit_images, styles)]
     total = sum(width for _, width in shapes) + sum(gaps) + pen
@@ -205,16 +207,25 @@ def number_coverage(digit_images: Sequence[np.ndarray], styles: Sequence[StrokeS
     height, pen = height * shrink, pen * shrink
     left = (size[0] - total * shrink) / 2 + pen / 2
     top = top_share * (size[1] - height - pen) + pen / 2
-    strokes = []
+    placed = []
     for (shape, width), gap in zip(shapes, [*gaps, 0.0]):
-        strokes += [stroke * shrink + (left, top) for stroke in shape]
+        placed.append([stroke * shrink + (left, top) for stroke in shape])
         left += (width + gap) * shrink
-    return stroke_coverage(strokes, pen, size), height, pen
+    return placed, height, pen
+
+
+def number_coverage(digit_images: Sequence[np.ndarray], styles: Sequence[StrokeStyle], gaps: Sequence[float],
+                    height: float, pen: float, size: tuple[int, int], top_share: float = 0.5,
+                    config: PhotoSetConfig = PHOTO_SET) -> tuple[np.ndarray, float, float]:
+    """Digits written left to right (`number_strokes`) as ink coverage (uint8, h×w); and the height and pen used."""
+    placed, height, pen = number_strokes(digit_images, styles, gaps, height, pen, size, top_share, config)
+    return stroke_coverage([stroke for strokes in placed for stroke in strokes], pen, size), height, pen
 
 
 def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, paper: Paper | None,
-                   config: PhotoSetConfig = PHOTO_SET) -> WrittenNumber:
-    """2–6 test digits written left to right: on the canvas (paper None, RGBA) or photographed on `paper` (RGB)."""
+                   config: PhotoSetConfig = PHOTO_SET, own_ink: bool = False) -> WrittenNumber:
+    """2–6 test digits written left to right: on the canvas (paper None, RGBA) or photographed on `paper` (RGB);
+    with `own_ink`, also each digit's ink alone (the same number either way)."""
     count = int(rng.integers(config.number_digits[0], config.number_digits[1] + 1))
     chosen = rng.choice(len(labels), size=count, replace=False)
     size = config.canvas_size if paper is None else config.number_photo_size
@@ -225,15 +236,17 @@ def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
     touching = bool(count > 1 and rng.uniform() < config.touching_share)
     if touching:
         gaps[int(rng.integers(count - 1))] = -rng.uniform(*config.touch_overlap) * height
-    coverage, height, _ = number_coverage(images[chosen], styles, gaps, height, pen, size,
-                                          float(rng.uniform(0.1, 0.9)), config)
+    placed, height, pen = number_strokes(images[chosen], styles, gaps, height, pen, size,
+                                         float(rng.uniform(0.1, 0.9)), config)
+    coverage = stroke_coverage([stroke for strokes in placed for stroke in strokes], pen, size)
     image = ink_canvas(coverage) if paper is None else photograph(coverage, paper, rng, height)
-    return WrittenNumber(image, tuple(int(labels[index]) for index in chosen), touching)
+    alone = tuple(stroke_coverage(strokes, pen, size) for strokes in placed) if own_ink else ()
+    return WrittenNumber(image, tuple(int(labels[index]) for index in chosen), touching, alone)
 
 
 def iter_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int,
-                 papers: tuple[Paper, ...] | None) -> Iterator[WrittenNumber]:
+                 papers: tuple[Paper, ...] | None, own_ink: bool = False) -> Iterator[WrittenNumber]:
     """`count` numbers, number i from a generator seeded by (seed, i): on the canvas, or on papers in turn."""
     for i in range(count):
         paper = None if papers is None else papers[i % len(papers)]
-        yield written_number(images, labels, np.random.default_rng([seed, i]), paper)
+        yield written_number(images, labels, np.random.default_rng([seed, i]), paper, own_ink=own_ink)
