@@ -135,6 +135,20 @@ def test_a_cut_through_crossing_strokes_is_also_tried_with_the_crossing_on_both_
     assert wider_left[132:148, 116:120].all()
 
 
+def test_a_scribble_many_digits_wide_is_judged_on_straight_cuts_only() -> None:
+    canvas = Image.new("L", NUMBER_CANVAS, 0)
+    ImageDraw.Draw(canvas).line([(20 + 16 * i, 60 if i % 2 else 220) for i in range(51)], fill=255, width=14)
+    asked: list[int] = []
+
+    def judge(images: np.ndarray) -> np.ndarray:  # surer of any two sides than of the piece whole: cut on
+        asked.append(len(images))
+        return np.full(len(images), 0.9 if len(images) > 1 else 0.5)
+
+    split_digits(ink_canvas(np.asarray(canvas)), judge)
+    assert asked and asked[0] <= 2 * SEGMENTATION.cut_candidates  # the first cut: straight ones, both sides each
+    assert max(asked) > 2 * SEGMENTATION.cut_candidates  # what is left, once narrow enough, gets every kind
+
+
 def test_a_five_with_a_detached_bar_is_one_digit() -> None:
     canvas = Image.new("L", NUMBER_CANVAS, 0)
     draw = ImageDraw.Draw(canvas)

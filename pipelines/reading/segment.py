@@ -65,6 +65,8 @@ class SegmentationConfig:
     path_candidates: int = 12  # curved cuts tried besides the straight ones, those through the least ink
     path_ink_cost: float = 8.0  # a curved cut's step through ink costs this many steps through blank
     shared_reach: float = 1.0  # pen widths: the other side's ink this near a side is tried as both sides' too
+    most_digits_winding: int = 3  # winding and shared cuts are tried on pieces as wide as this many digits or less:
+    # they cost several times more, and a scribble across the canvas would take seconds
     max_digits: int = 12  # a wide piece is cut no further than this many digits
 
 
@@ -227,8 +229,9 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
         return [mask]
     options, best = straight, 0  # candidates come best first by ink and position
     if judge is not None:
-        options = straight + _options(mask, _path_cuts(mask, left, width, digits, config), shortest)
-        options += _sharing_the_crossing(mask, options, config)
+        if digits <= config.most_digits_winding:  # the other kinds cost several times more
+            options = straight + _options(mask, _path_cuts(mask, left, width, digits, config), shortest)
+            options += _sharing_the_crossing(mask, options, config)
         images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
         sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
         best = int(sureness.argmax())
