@@ -18,8 +18,8 @@ from pipelines.reading.segment import (
     SEGMENTATION,
     _candidate_cuts,
     _cut,
-    _path_cuts,
     _sharing_the_crossing,
+    _winding_cuts,
     find_digits,
     split_digits,  # the model-free segmentation: the ink alone decides
 )
@@ -117,7 +117,7 @@ def test_a_winding_cut_parts_interlocked_digits_where_no_straight_cut_can() -> N
     left, right = 100, 256
     straight = [_cut(piece, cut) for cut in _candidate_cuts(piece, left, right - left, 2, SEGMENTATION)]
     assert not any((a == overhanging).all() for a, _ in straight)
-    winding = [_cut(piece, cut) for cut in _path_cuts(piece, left, right - left, 2, SEGMENTATION)]
+    winding = [_cut(piece, cut) for cut in _winding_cuts(piece, left, right - left, 2, SEGMENTATION)]
     a, b = winding[0]  # the path through the least ink, nearest where a digit should end
     assert (a == overhanging).all() and (b == underhanging).all()
 

@@ -62,8 +62,8 @@ class SegmentationConfig:
     cut_candidates: int = 12  # cuts tried per piece, those through the least ink
     cut_leans: tuple[float, ...] = (-0.35, -0.15, 0.0, 0.15, 0.35)  # a cut leans with slanted writing
     cut_off_centre: float = 0.5  # how much a cut is penalised for straying from where a digit should end
-    path_candidates: int = 12  # curved cuts tried besides the straight ones, those through the least ink
-    path_ink_cost: float = 8.0  # a curved cut's step through ink costs this many steps through blank
+    winding_candidates: int = 12  # winding cuts tried besides the straight ones, those through the least ink
+    winding_ink_cost: float = 8.0  # a winding cut's step through ink costs this many steps through blank
     shared_reach: float = 1.0  # pen widths: the other side's ink this near a side is tried as both sides' too
     most_digits_winding: int = 3  # winding and shared cuts are tried on pieces as wide as this many digits or less:
     # they cost several times more, and a scribble across the canvas would take seconds
@@ -220,9 +220,10 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
         return [mask]
     left, right = _columns(mask)
     width = right - left
-    if depth > 1 and round(width / (config.digit_aspect * writing_height)) < 2:
+    widths_of_a_digit = round(width / (config.digit_aspect * writing_height))
+    if depth > 1 and widths_of_a_digit < 2:
         return [mask]  # what is left after a cut is cut again only when as wide as two digits
-    digits = max(2, round(width / (config.digit_aspect * writing_height)))
+    digits = max(2, widths_of_a_digit)
     shortest = config.small_piece_height * writing_height
     straight = _options(mask, _candidate_cuts(mask, left, width, digits, config), shortest)
     if not straight:
@@ -230,7 +231,7 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
     options, best = straight, 0  # candidates come best first by ink and position
     if judge is not None:
         if digits <= config.most_digits_winding:  # the other kinds cost several times more
-            options = straight + _options(mask, _path_cuts(mask, left, width, digits, config), shortest)
+            options = straight + _options(mask, _winding_cuts(mask, left, width, digits, config), shortest)
             options += _sharing_the_crossing(mask, options, config)
         images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
         sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
@@ -314,22 +315,22 @@ def _leaning_line(shape: tuple[int, int], middle: float, column: int, lean: floa
     return rows, np.clip(column + offsets, 0, shape[1] - 1)
 
 
-def _path_cuts(mask: np.ndarray, left: int, width: int, digits: int, config: SegmentationConfig) -> list[Cut]:
-    """Curved cuts from top to bottom that wind between the strokes of two touching digits, crossing as little
+def _winding_cuts(mask: np.ndarray, left: int, width: int, digits: int, config: SegmentationConfig) -> list[Cut]:
+    """Cuts from top to bottom that wind between the strokes of two touching digits, crossing as little
     ink as they can: for each column of the zone, the cheapest such path through it at the middle row; the
-    `path_candidates` through least ink nearest where the digit should end."""
-    if not config.path_candidates:
+    `winding_candidates` through least ink nearest where the digit should end."""
+    if not config.winding_candidates:
         return []
     expected, zone = _cut_zone(width, digits, config)
     rows = np.flatnonzero(mask.any(axis=1))
     top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
-    costs = 1.0 + config.path_ink_cost * mask[top : top + height, left : left + width]
+    costs = 1.0 + config.winding_ink_cost * mask[top : top + height, left : left + width]
     down, up = MCP(costs, offsets=[(1, -1), (1, 0), (1, 1)]), MCP(costs, offsets=[(-1, -1), (-1, 0), (-1, 1)])
     from_top, _ = down.find_costs([(0, column) for column in range(width)])
     from_bottom, _ = up.find_costs([(height - 1, column) for column in range(width)])
     middle = height // 2
     through = from_top[middle] + from_bottom[middle] - costs[middle]
-    ink_crossed = (through - height) / config.path_ink_cost / height
+    ink_crossed = (through - height) / config.winding_ink_cost / height
     rank = ink_crossed[zone] + config.cut_off_centre * np.abs(zone - expected) / expected
     cuts, seen = [], set()
     for column in zone[np.argsort(rank, kind="stable")]:
@@ -343,7 +344,7 @@ def _path_cuts(mask: np.ndarray, left: int, width: int, digits: int, config: Seg
         line_columns[:top], line_columns[top : top + height] = columns[0], columns
         line_columns[top + height :] = columns[-1]
         cuts.append((np.arange(mask.shape[0]), line_columns))
-        if len(cuts) == config.path_candidates:
+        if len(cuts) == config.winding_candidates:
             break
     return cuts
 
