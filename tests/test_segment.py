@@ -19,6 +19,7 @@ from pipelines.reading.segment import (
     _candidate_cuts,
     _cut,
     _sharing_the_crossing,
+    _stroke_options,
     _winding_cuts,
     find_digits,
     split_digits,  # the model-free segmentation: the ink alone decides
@@ -133,6 +134,26 @@ def test_a_cut_through_crossing_strokes_is_also_tried_with_the_crossing_on_both_
     assert wider_right[132:148, 100:116].all()  # the right side keeps the stroke across, where it crosses
     assert not wider_right[40:100, 100:116].any()  # but not the rest of the upright stroke
     assert wider_left[132:148, 116:120].all()
+
+
+def test_strokes_that_cross_are_also_split_stroke_by_stroke() -> None:
+    canvas = Image.new("L", (360, 280), 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.line([(60, 40), (270, 240)], fill=255, width=14)  # the first digit's stroke runs on past the second's
+    crossing_stroke = np.asarray(canvas) > 0
+    canvas = Image.new("L", (360, 280), 0)
+    ImageDraw.Draw(canvas).line([(230, 40), (230, 240)], fill=255, width=14)
+    upright = np.asarray(canvas) > 0
+    piece = crossing_stroke | upright
+
+    def overlap(a: np.ndarray, b: np.ndarray) -> float:
+        return float((a & b).sum() / (a | b).sum())
+
+    options = _stroke_options(piece, 2, 0.45 * 200, SEGMENTATION)
+    assert max(min(overlap(a, crossing_stroke), overlap(b, upright)) for a, b in options) > 0.9
+    cols = np.flatnonzero(piece.any(axis=0))
+    straight = [_cut(piece, cut) for cut in _candidate_cuts(piece, int(cols[0]), len(cols), 2, SEGMENTATION)]
+    assert max(min(overlap(a, crossing_stroke), overlap(b, upright)) for a, b in straight) < 0.9
 
 
 def test_a_scribble_many_digits_wide_is_judged_on_straight_cuts_only() -> None:

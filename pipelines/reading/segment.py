@@ -9,12 +9,14 @@ is asked of the piece counter when the caller lends one (`Counter`, see
 by the models when lent (`Judge`), else by how little ink the cut goes
 through and how evenly it divides the piece. The models choose among
 straight cuts, cuts that wind between the strokes (a cheapest path through
-the piece, `skimage.graph.MCP`), and both again with the ink where the cut
-crossed given to both sides, since touching digits' strokes often cross.
+the piece, `skimage.graph.MCP`), both again with the ink where the cut
+crossed given to both sides, and splits stroke by stroke at the skeleton's
+junctions: touching digits' strokes often cross.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -65,8 +67,10 @@ class SegmentationConfig:
     winding_candidates: int = 12  # winding cuts tried besides the straight ones, those through the least ink
     winding_ink_cost: float = 8.0  # a winding cut's step through ink costs this many steps through blank
     shared_reach: float = 1.0  # pen widths: the other side's ink this near a side is tried as both sides' too
-    most_digits_winding: int = 3  # winding and shared cuts are tried on pieces as wide as this many digits or less:
-    # they cost several times more, and a scribble across the canvas would take seconds
+    junction_reach: int = 2  # pixels of skeleton cleared round a junction, so the branches part there
+    most_undecided_branches: int = 7  # branches in the cut zone tried on either side (2 ** this splits at most)
+    most_digits_winding: int = 3  # winding, shared and stroke-by-stroke splits are tried on pieces as wide as this
+    # many digits or less: they cost several times more, and a scribble across the canvas would take seconds
     max_digits: int = 12  # a wide piece is cut no further than this many digits
 
 
@@ -220,10 +224,7 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
         return [mask]
     left, right = _columns(mask)
     width = right - left
-    widths_of_a_digit = round(width / (config.digit_aspect * writing_height))
-    if depth > 1 and widths_of_a_digit < 2:
-        return [mask]  # what is left after a cut is cut again only when as wide as two digits
-    digits = max(2, widths_of_a_digit)
+    digits = max(2, _digit_widths(width, writing_height, config))
     shortest = config.small_piece_height * writing_height
     straight = _options(mask, _candidate_cuts(mask, left, width, digits, config), shortest)
     if not straight:
@@ -233,6 +234,7 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
         if digits <= config.most_digits_winding:  # the other kinds cost several times more
             options = straight + _options(mask, _winding_cuts(mask, left, width, digits, config), shortest)
             options += _sharing_the_crossing(mask, options, config)
+            options += _stroke_options(mask, digits, shortest, config)
         images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
         sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
         best = int(sureness.argmax())
@@ -244,7 +246,15 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
             if whole >= sureness[: len(straight)].max():
                 return [mask]
     first, rest = options[best]
+    own_rest = rest & ~first  # ink both sides were given is the first digit's too
+    if not own_rest.any() or _digit_widths(_width(own_rest), writing_height, config) < 2:
+        return [first, rest]  # what is left is cut again only when as wide as two digits
     return [first, *_split_wide(rest, writing_height, ink_map, cutting, depth + 1)]
+
+
+def _digit_widths(width: int, writing_height: int, config: SegmentationConfig) -> int:
+    """How many typical digits' widths a piece this wide holds."""
+    return round(width / (config.digit_aspect * writing_height))
 
 
 def _options(mask: np.ndarray, cuts: list[Cut], shortest: float) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -268,6 +278,47 @@ def _sharing_the_crossing(mask: np.ndarray, options: list[tuple[np.ndarray, np.n
         wider_b[crop] |= a[crop] & near_b
         shared.append((wider_a, wider_b))
     return shared
+
+
+def _stroke_options(mask: np.ndarray, digits: int, shortest: float,
+                    config: SegmentationConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Splits stroke by stroke where strokes cross: the skeleton is cut at its junctions in the cut zone, each
+    branch meeting one tried on either side, the others on the side of their centre (the ink goes with its
+    nearest branch; a junction's with both)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    piece = mask[crop]
+    expected, zone = _cut_zone(piece.shape[1], digits, config)
+    if not len(zone):
+        return []
+    skeleton = skeletonize(piece)
+    neighbours = ndimage.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
+    columns = np.arange(piece.shape[1])[None, :]
+    junctions = skeleton & (neighbours >= 3) & (columns >= zone[0]) & (columns <= zone[-1])
+    crossings = ndimage.binary_dilation(junctions, iterations=config.junction_reach) & skeleton
+    branches, count = ndimage.label(skeleton & ~crossings, structure=np.ones((3, 3)))
+    if not crossings.any() or count < 2:
+        return []
+    meeting = ndimage.binary_dilation(crossings, structure=np.ones((3, 3)))  # the crossings and their neighbours
+    undecided = [int(b) for b in np.unique(branches[meeting]) if b]
+    if not undecided or len(undecided) > config.most_undecided_branches:
+        return []
+    centres = ndimage.center_of_mass(skeleton, branches, range(1, count + 1))
+    on_left = {b for b, (_, column) in enumerate(centres, start=1) if b not in undecided and column < expected}
+    on_right = {b for b in range(1, count + 1) if b not in undecided and b not in on_left}
+    _, (near_rows, near_cols) = ndimage.distance_transform_edt(~skeleton, return_indices=True)
+    nearest = np.where(crossings, 0, branches)[near_rows, near_cols]  # 0: a crossing's ink, on both sides
+    options = []
+    for goes_right in itertools.product((False, True), repeat=len(undecided)):
+        left_branches = on_left | {b for b, right in zip(undecided, goes_right) if not right}
+        right_branches = on_right | {b for b, right in zip(undecided, goes_right) if right}
+        if left_branches and right_branches:
+            a, b = np.zeros_like(mask), np.zeros_like(mask)
+            a[crop] = piece & (np.isin(nearest, list(left_branches)) | (nearest == 0))
+            b[crop] = piece & (np.isin(nearest, list(right_branches)) | (nearest == 0))
+            if min(_height(a), _height(b)) >= shortest:
+                options.append((a, b))
+    return options
 
 
 def _pen_width(mask: np.ndarray) -> float:
