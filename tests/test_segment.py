@@ -156,7 +156,7 @@ def test_strokes_that_cross_are_also_split_stroke_by_stroke() -> None:
     assert max(min(overlap(a, crossing_stroke), overlap(b, upright)) for a, b in straight) < 0.9
 
 
-def test_a_scribble_many_digits_wide_is_judged_on_straight_cuts_only() -> None:
+def test_a_scribble_many_digits_wide_is_cut_first_among_straight_cuts_only() -> None:
     canvas = Image.new("L", NUMBER_CANVAS, 0)
     ImageDraw.Draw(canvas).line([(20 + 16 * i, 60 if i % 2 else 220) for i in range(51)], fill=255, width=14)
     asked: list[int] = []
