@@ -7,6 +7,7 @@ import pytest
 from conftest import NUMBER_CANVAS, UPRIGHT, nth_test_digit, written_number
 from PIL import Image, ImageDraw
 from scipy import ndimage
+from skimage.morphology import skeletonize
 
 from pipelines import preprocess
 from pipelines.evaluation.analysis import soft_vote, sureness_judge
@@ -18,6 +19,7 @@ from pipelines.reading.segment import (
     SEGMENTATION,
     _candidate_cuts,
     _cut,
+    _ink_box,
     _sharing_the_crossing,
     _stroke_options,
     _winding_cuts,
@@ -129,7 +131,8 @@ def test_a_cut_through_crossing_strokes_is_also_tried_with_the_crossing_on_both_
     piece = upright | across
     columns = np.arange(shape[1])[None, :]
     plain = (piece & (columns < 116), piece & (columns >= 116))
-    [(wider_left, wider_right)] = _sharing_the_crossing(piece, [plain], SEGMENTATION)
+    crop = _ink_box(piece)
+    [(wider_left, wider_right)] = _sharing_the_crossing(piece, crop, skeletonize(piece[crop]), [plain], SEGMENTATION)
     assert (wider_left >= plain[0]).all() and (wider_right >= plain[1]).all()
     assert wider_right[132:148, 100:116].all()  # the right side keeps the stroke across, where it crosses
     assert not wider_right[40:100, 100:116].any()  # but not the rest of the upright stroke
@@ -149,7 +152,8 @@ def test_strokes_that_cross_are_also_split_stroke_by_stroke() -> None:
     def overlap(a: np.ndarray, b: np.ndarray) -> float:
         return float((a & b).sum() / (a | b).sum())
 
-    options = _stroke_options(piece, 2, 0.45 * 200, SEGMENTATION)
+    crop = _ink_box(piece)
+    options = _stroke_options(piece, crop, skeletonize(piece[crop]), 2, 0.45 * 200, SEGMENTATION)
     assert max(min(overlap(a, crossing_stroke), overlap(b, upright)) for a, b in options) > 0.9
     cols = np.flatnonzero(piece.any(axis=0))
     straight = [_cut(piece, cut) for cut in _candidate_cuts(piece, int(cols[0]), len(cols), 2, SEGMENTATION)]

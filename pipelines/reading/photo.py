@@ -104,13 +104,18 @@ def normalise_stroke(mask: np.ndarray, config: PhotoConfig = PHOTO) -> np.ndarra
     target = config.stroke_to_height * height
     mask = np.pad(mask, math.ceil(target) + 1)  # room for the thicker pen at the edges
     skeleton = skeletonize(mask)
-    width = 2.0 * float(np.median(ndimage.distance_transform_edt(mask)[skeleton])) if skeleton.any() else 1.0
+    width = pen_width(mask, skeleton)
     low, high = config.stroke_tolerance
     if width < low * target:
         return _dilate(mask, (target - width) / 2)
     if width > high * target:
         return _dilate(skeleton, target / 2)
     return mask
+
+
+def pen_width(mask: np.ndarray, skeleton: np.ndarray) -> float:
+    """The pen's width in pixels: twice the ink's median depth along its skeleton (1 when there is none)."""
+    return 2.0 * float(np.median(ndimage.distance_transform_edt(mask)[skeleton])) if skeleton.any() else 1.0
 
 
 def _dilate(mask: np.ndarray, radius: float) -> np.ndarray:

@@ -26,6 +26,7 @@ from skimage.graph import MCP
 from skimage.morphology import skeletonize
 
 from pipelines.reading.canvas import FRONT_END, FrontEndConfig, InkMap, digit_to_mnist, has_enough_ink, read_ink
+from pipelines.reading.photo import pen_width
 
 Judge = Callable[[np.ndarray], np.ndarray]
 """(n, 28, 28) candidate digits -> (n,) how sure the models are that each is one digit (e.g. the soft vote's top
@@ -232,9 +233,11 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
     options, best = straight, 0  # candidates come best first by ink and position
     if judge is not None:
         if digits <= config.most_digits_winding:  # the other kinds cost several times more
+            crop = _ink_box(mask)
+            skeleton = skeletonize(mask[crop])
             options = straight + _options(mask, _winding_cuts(mask, left, width, digits, config), shortest)
-            options += _sharing_the_crossing(mask, options, config)
-            options += _stroke_options(mask, digits, shortest, config)
+            options += _sharing_the_crossing(mask, crop, skeleton, options, config)
+            options += _stroke_options(mask, crop, skeleton, digits, shortest, config)
         images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
         sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
         best = int(sureness.argmax())
@@ -263,13 +266,19 @@ def _options(mask: np.ndarray, cuts: list[Cut], shortest: float) -> list[tuple[n
             if a.any() and b.any() and min(_height(a), _height(b)) >= shortest]
 
 
-def _sharing_the_crossing(mask: np.ndarray, options: list[tuple[np.ndarray, np.ndarray]],
+def _ink_box(mask: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns that hold the piece's ink."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _sharing_the_crossing(mask: np.ndarray, crop: tuple[slice, slice], skeleton: np.ndarray,
+                          options: list[tuple[np.ndarray, np.ndarray]],
                           config: SegmentationConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each cut again with the ink where it crossed given to both sides: where the strokes of two touching digits
-    cross, neither should lose its part of the crossing."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    reach = config.shared_reach * _pen_width(mask[crop])
+    cross, neither should lose its part of the crossing. `crop` is the piece's `_ink_box`, `skeleton` that of
+    the ink in it."""
+    reach = config.shared_reach * pen_width(mask[crop], skeleton)
     shared = []
     for a, b in options:
         near_a, near_b = (ndimage.distance_transform_edt(~side[crop]) <= reach for side in (a, b))
@@ -280,18 +289,15 @@ def _sharing_the_crossing(mask: np.ndarray, options: list[tuple[np.ndarray, np.n
     return shared
 
 
-def _stroke_options(mask: np.ndarray, digits: int, shortest: float,
-                    config: SegmentationConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+def _stroke_options(mask: np.ndarray, crop: tuple[slice, slice], skeleton: np.ndarray, digits: int,
+                    shortest: float, config: SegmentationConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     """Splits stroke by stroke where strokes cross: the skeleton is cut at its junctions in the cut zone, each
     branch meeting one tried on either side, the others on the side of their centre (the ink goes with its
-    nearest branch; a junction's with both)."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    nearest branch; a junction's with both). `crop` and `skeleton` as for `_sharing_the_crossing`."""
     piece = mask[crop]
     expected, zone = _cut_zone(piece.shape[1], digits, config)
     if not len(zone):
         return []
-    skeleton = skeletonize(piece)
     neighbours = ndimage.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
     columns = np.arange(piece.shape[1])[None, :]
     junctions = skeleton & (neighbours >= 3) & (columns >= zone[0]) & (columns <= zone[-1])
@@ -319,12 +325,6 @@ def _stroke_options(mask: np.ndarray, digits: int, shortest: float,
             if min(_height(a), _height(b)) >= shortest:
                 options.append((a, b))
     return options
-
-
-def _pen_width(mask: np.ndarray) -> float:
-    """The pen's width in pixels: twice the ink's median depth along its skeleton."""
-    skeleton = skeletonize(mask)
-    return 2.0 * float(np.median(ndimage.distance_transform_edt(mask)[skeleton])) if skeleton.any() else 1.0
 
 
 def _has_wide_loop(mask: np.ndarray, widest_loop: float) -> bool:
