@@ -113,6 +113,11 @@ class PieceCounterParams:
     held_out_share: float = 0.1  # of the training digits, kept for pieces it is checked on and never learns from
     varied_copies: int = 1  # of each training digit it learns from, drawn from `variation`
     variation: DrawingVariation = field(default_factory=DrawingVariation)
+    # the cut scorer it carries (`pipelines.reading.cuts`): how well a cut parts two touching digits
+    touching_pieces: int = 3_000  # made up, each cut every way the segmentation tries (about 70 cuts a piece)
+    scorer_max_iter: int = 200
+    scorer_max_leaf_nodes: int = 31
+    scorer_learning_rate: float = 0.1
 
 
 SERVING_ENV = "MNIST_SERVING"
@@ -170,7 +175,8 @@ PROFILES: dict[str, Profile] = {
         svm=SvmParams(pca_components=40),
         rf=ForestParams(n_estimators=60),
         cnn=CnnParams(epochs=3),
-        pieces=PieceCounterParams(pieces=6_000, max_iter=100, max_leaf_nodes=31),
+        pieces=PieceCounterParams(pieces=6_000, max_iter=100, max_leaf_nodes=31, touching_pieces=150,
+                                  scorer_max_iter=50),
     ),
     # the full forest reads gradient histograms: 2-3 points more on the out-of-style set and 1 on the drawn digits
     # than on pixels, MNIST kept (BENCHMARKS.md, "The full forest on HOG features"); each tree grown on half the

@@ -19,6 +19,7 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from pipelines.models.features import batch_hog
+from pipelines.reading.cuts import CutScorer
 from pipelines.reading.canvas import crop_to_ink
 
 
@@ -72,6 +73,7 @@ class PieceCounter:
     model: Any  # scikit-learn classifier, features -> P(one digit), P(several)
     picture: PiecePicture = field(default_factory=PiecePicture)
     run_id: str = ""
+    cut_scorer: CutScorer | None = None  # trained with it; None in counters stored before it existed
 
     def __call__(self, masks: Sequence[np.ndarray]) -> np.ndarray:
         """How likely each piece is to hold several digits; one call for all (a call costs about 0.8 ms)."""

@@ -34,7 +34,9 @@ probability)."""
 
 Counter = Callable[[Sequence[np.ndarray]], np.ndarray]
 """Pieces of ink (bool, the input's working size) -> how likely each holds several digits rather than one. Asked
-about all of a number's pieces in one call, which costs little more than asking about one."""
+about all of a number's pieces in one call, which costs little more than asking about one. A counter may carry a
+`cut_scorer` (`pipelines.reading.cuts.CutScorer`, trained with it), which then helps the models choose where to
+cut."""
 
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in the input's pixels, bottom and right exclusive."""
@@ -216,43 +218,57 @@ def _split_wide(mask: np.ndarray, writing_height: int, ink_map: InkMap, cutting:
                 depth: int = 1, several: float | None = None) -> list[np.ndarray]:
     """A piece that may hold several digits, cut in two where the cut is best, the rest again if it may still.
 
-    The best cut is the one after which the models are surest of both sides, or without them the cut through
-    the least ink, nearest where a digit should end. With the models judging, they keep whole a piece they
-    are surer of than of its halves, unless it is a first piece the counter found several digits in.
+    The best cut is the one after which the models are surest of both sides (their sureness weighed by how
+    well the cut scorer finds the sides part the digits, when the counter carries one), or without them the
+    cut through the least ink, nearest where a digit should end. With the models judging, they keep whole a
+    piece they are surer of than of its halves, unless it is a first piece the counter found several digits in.
     """
     config, judge = cutting.config, cutting.judge
     if depth >= config.max_digits or not cutting.may_hold_several(mask, writing_height, several):
         return [mask]
-    left, right = _columns(mask)
-    width = right - left
-    digits = max(2, _digit_widths(width, writing_height, config))
-    shortest = config.small_piece_height * writing_height
-    straight = _options(mask, _candidate_cuts(mask, left, width, digits, config), shortest)
-    if not straight:
+    options, straight = cut_options(mask, writing_height, config, every_kind=judge is not None)
+    if not options:
         return [mask]
-    options, best = straight, 0  # candidates come best first by ink and position
+    best = 0  # candidates come best first by ink and position
     if judge is not None:
-        if digits <= config.most_digits_winding:  # the other kinds cost several times more
-            crop = _ink_box(mask)
-            skeleton = skeletonize(mask[crop])
-            options = straight + _options(mask, _winding_cuts(mask, left, width, digits, config), shortest)
-            options += _sharing_the_crossing(mask, crop, skeleton, options, config)
-            options += _stroke_options(mask, crop, skeleton, digits, shortest, config)
         images = np.stack([digit_to_mnist(ink_map.ink * side, ink_map.photo) for pair in options for side in pair])
         sureness = np.asarray(judge(images)).reshape(len(options), 2).min(axis=1)
-        best = int(sureness.argmax())
+        scorer = getattr(cutting.counter, "cut_scorer", None)
+        best = int((sureness if scorer is None or len(options) == 1
+                    else sureness * scorer(options, images, writing_height)).argmax())
         if cutting.counter is None or depth > 1:  # what is left after a cut, fragments and all, is unlike
             # anything the counter learnt from: the models must also be surer of its halves than of it whole.
             # Only the straight cuts count here: the more kinds of cut tried, the likelier some pair of
             # fragments looks surer than a whole digit, so the other kinds only choose where, never whether.
             whole = float(np.asarray(judge(digit_to_mnist(ink_map.ink * mask, ink_map.photo)[None]))[0])
-            if whole >= sureness[: len(straight)].max():
+            if whole >= sureness[:straight].max():
                 return [mask]
     first, rest = options[best]
     own_rest = rest & ~first  # ink both sides were given is the first digit's too
     if not own_rest.any() or _digit_widths(_width(own_rest), writing_height, config) < 2:
         return [first, rest]  # what is left is cut again only when as wide as two digits
     return [first, *_split_wide(rest, writing_height, ink_map, cutting, depth + 1)]
+
+
+def cut_options(mask: np.ndarray, writing_height: int, config: SegmentationConfig = SEGMENTATION,
+                every_kind: bool = True) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """The ways of cutting the leftmost digit off a piece, as (that digit, the rest), and how many of them, first
+    in the list, are straight cuts (best first by ink and position). With `every_kind`, and on a piece at most
+    `most_digits_winding` digits wide (the other kinds cost several times more), also winding cuts, both kinds
+    again sharing the ink where they cross, and splits stroke by stroke."""
+    left, right = _columns(mask)
+    width = right - left
+    digits = max(2, _digit_widths(width, writing_height, config))
+    shortest = config.small_piece_height * writing_height
+    straight = _options(mask, _candidate_cuts(mask, left, width, digits, config), shortest)
+    options = straight
+    if straight and every_kind and digits <= config.most_digits_winding:
+        crop = _ink_box(mask)
+        skeleton = skeletonize(mask[crop])
+        options = straight + _options(mask, _winding_cuts(mask, left, width, digits, config), shortest)
+        options += _sharing_the_crossing(mask, crop, skeleton, options, config)
+        options += _stroke_options(mask, crop, skeleton, digits, shortest, config)
+    return options, len(straight)
 
 
 def _digit_widths(width: int, writing_height: int, config: SegmentationConfig) -> int:
@@ -281,12 +297,26 @@ def _sharing_the_crossing(mask: np.ndarray, crop: tuple[slice, slice], skeleton:
     reach = config.shared_reach * pen_width(mask[crop], skeleton)
     shared = []
     for a, b in options:
-        near_a, near_b = (ndimage.distance_transform_edt(~side[crop]) <= reach for side in (a, b))
         wider_a, wider_b = a.copy(), b.copy()
-        wider_a[crop] |= b[crop] & near_a
-        wider_b[crop] |= a[crop] & near_b
+        wider_a[crop] |= _near(b[crop], a[crop], reach)
+        wider_b[crop] |= _near(a[crop], b[crop], reach)
         shared.append((wider_a, wider_b))
     return shared
+
+
+def _near(ink: np.ndarray, side: np.ndarray, reach: float) -> np.ndarray:
+    """The ink within `reach` of a side. Only the columns where that can be are measured: the distance
+    transform is most of the cost of sharing the crossings."""
+    near = np.zeros_like(ink)
+    ink_columns, side_columns = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(side.any(axis=0))
+    margin = int(np.ceil(reach)) + 1
+    low, high = max(ink_columns[0], side_columns[0] - margin), min(ink_columns[-1], side_columns[-1] + margin) + 1
+    if low >= high:
+        return near
+    start, stop = max(0, low - margin), min(ink.shape[1], high + margin)
+    distance = ndimage.distance_transform_edt(~side[:, start:stop])[:, low - start : high - start]
+    near[:, low:high] = ink[:, low:high] & (distance <= reach)
+    return near
 
 
 def _stroke_options(mask: np.ndarray, crop: tuple[slice, slice], skeleton: np.ndarray, digits: int,
