@@ -114,7 +114,7 @@ class PieceCounterParams:
     varied_copies: int = 1  # of each training digit it learns from, drawn from `variation`
     variation: DrawingVariation = field(default_factory=DrawingVariation)
     # the cut scorer it carries (`pipelines.reading.cuts`): how well a cut parts two touching digits
-    touching_pieces: int = 3_000  # made up, each cut every way the segmentation tries (about 70 cuts a piece)
+    touching_pieces: int = 1_200  # made up, each cut every way the segmentation tries (about 70 cuts a piece)
     scorer_max_iter: int = 200
     scorer_max_leaf_nodes: int = 31
     scorer_learning_rate: float = 0.1

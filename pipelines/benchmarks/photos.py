@@ -174,12 +174,13 @@ def numbers_report(rows: list[dict[str, Any]], names: Sequence[str], facts: list
         "the soft vote decides whether and where a wide piece is cut; by "
         f"`{CUTS_BY_COUNTER}`: what the Draw page and `split_digits` do, the piece counter (trained on pieces made "
         "up from MNIST's training digits, `pipelines/training/pieces.py`) decides which pieces hold several "
-        f"digits, the soft vote where they are cut; `{CUTS_PERFECT}`: the yardstick, each digit cut out where its "
-        "own strokes were drawn, what the models would read were the segmentation perfect. The soft vote's number "
-        "takes its best guess at every digit; the last column asks it to be sure of every one (≥ "
-        f"{settings.sure_above:.0%}, no model dissenting). The last column is the median time to find and read "
-        f"a {PHOTO_SET.number_digits[1]}-digit number (how many there were), front end, segmentation and every "
-        "model reading every digit, in one process, one number at a time. Evaluation only, never trained on.",
+        "digits, the soft vote weighed by the cut scorer the counter carries where they are cut; "
+        f"`{CUTS_PERFECT}`: the yardstick, each digit cut out where its own strokes were drawn, what the models "
+        "would read were the segmentation perfect. The soft vote's number takes its best guess at every digit; "
+        f"the last column asks it to be sure of every one (≥ {settings.sure_above:.0%}, no model dissenting). The "
+        f"last column is the median time to find and read a {PHOTO_SET.number_digits[1]}-digit number (how many "
+        "there were), front end, segmentation and every model reading every digit, in one process, one number at "
+        "a time. Evaluation only, never trained on.",
         "", *facts, "", markdown_table(rows, number_columns(names)),
     ])
 
