@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,21 @@ def test_the_trained_cut_scorer_likes_cuts_that_part_touching_digits(trained_art
     tried = np.mean([matches[group].mean() for group in groups])
     least_ink = np.mean([matches[group[0]] for group in groups])
     assert chosen > tried + 0.04 and chosen > least_ink, (chosen, tried, least_ink)  # quick scorer: 0.70, 0.63, 0.64
+
+
+def test_the_segmentation_weighs_every_cut_of_a_touching_pair_with_the_scorer_the_counter_carries(
+        trained_artifacts, sample) -> None:
+    counter, asked = load_piece_counter(trained_artifacts), []
+
+    def scoring(options, images, writing_height):
+        asked.append((len(options), len(images)))
+        return counter.cut_scorer(options, images, writing_height)
+
+    carrying = dataclasses.replace(counter, cut_scorer=scoring)
+    digits = split_digits(_written(sample, [0, 8], -12.0), sureness_judge(load_models(trained_artifacts)), carrying)
+    assert len(digits) == 2 and len(asked) == 1, asked
+    cuts, sides = asked[0]
+    assert cuts > 12 and sides == 2 * cuts  # straight, winding, shared and stroke-by-stroke cuts, both sides each
 
 
 def test_the_trained_counter_tells_touching_digits_from_one_digit(trained_artifacts, sample) -> None:

@@ -19,8 +19,8 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from pipelines.models.features import batch_hog
-from pipelines.reading.cuts import CutScorer
 from pipelines.reading.canvas import crop_to_ink
+from pipelines.reading.cuts import CutScorer
 
 
 @dataclass(frozen=True)

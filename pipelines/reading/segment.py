@@ -11,7 +11,9 @@ through and how evenly it divides the piece. The models choose among
 straight cuts, cuts that wind between the strokes (a cheapest path through
 the piece, `skimage.graph.MCP`), both again with the ink where the cut
 crossed given to both sides, and splits stroke by stroke at the skeleton's
-junctions: touching digits' strokes often cross.
+junctions: touching digits' strokes often cross. Their sureness is weighed
+by the cut scorer the counter carries (`pipelines.reading.cuts`), which
+knows a fragment from a digit better than they do.
 """
 
 from __future__ import annotations
