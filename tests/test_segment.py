@@ -15,11 +15,11 @@ from pipelines.evaluation.drawn import ink_canvas
 from pipelines.evaluation.numbers import read_perfectly_cut
 from pipelines.evaluation.photos import GREY_LIT, iter_numbers, number_coverage, photograph
 from pipelines.preprocess import canvas_to_mnist
+from pipelines.reading.canvas import ink_box
 from pipelines.reading.segment import (
     SEGMENTATION,
     _candidate_cuts,
     _cut,
-    _ink_box,
     _sharing_the_crossing,
     _stroke_options,
     _winding_cuts,
@@ -131,7 +131,7 @@ def test_a_cut_through_crossing_strokes_is_also_tried_with_the_crossing_on_both_
     piece = upright | across
     columns = np.arange(shape[1])[None, :]
     plain = (piece & (columns < 116), piece & (columns >= 116))
-    crop = _ink_box(piece)
+    crop = ink_box(piece)
     [(wider_left, wider_right)] = _sharing_the_crossing(piece, crop, skeletonize(piece[crop]), [plain], SEGMENTATION)
     assert (wider_left >= plain[0]).all() and (wider_right >= plain[1]).all()
     assert wider_right[132:148, 100:116].all()  # the right side keeps the stroke across, where it crosses
@@ -152,7 +152,7 @@ def test_strokes_that_cross_are_also_split_stroke_by_stroke() -> None:
     def overlap(a: np.ndarray, b: np.ndarray) -> float:
         return float((a & b).sum() / (a | b).sum())
 
-    crop = _ink_box(piece)
+    crop = ink_box(piece)
     options = _stroke_options(piece, crop, skeletonize(piece[crop]), 2, 0.45 * 200, SEGMENTATION)
     assert max(min(overlap(a, crossing_stroke), overlap(b, upright)) for a, b in options) > 0.9
     cols = np.flatnonzero(piece.any(axis=0))

@@ -11,7 +11,7 @@ from PIL import Image
 from scipy import ndimage
 
 from pipelines.evaluation.analysis import LivePrediction, Verdict, predict_each, sureness_judge, verdict
-from pipelines.reading.canvas import digit_to_mnist, read_ink
+from pipelines.reading.canvas import digit_to_mnist, ink_box, read_ink
 from pipelines.reading.segment import Counter, DigitPiece, find_digits
 
 UNSURE_DIGIT = "?"
@@ -73,8 +73,8 @@ def read_perfectly_cut(models: Mapping[str, Any], image: np.ndarray, own_ink: Se
             own = ndimage.binary_dilation(own)
         ink = ink_map.ink * own
         if ink.any():
-            rows, cols = np.flatnonzero((coverage > 0).any(axis=1)), np.flatnonzero((coverage > 0).any(axis=0))
-            box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+            rows, cols = ink_box(coverage)
+            box = (rows.start, cols.start, rows.stop, cols.stop)
             pieces.append(DigitPiece(digit_to_mnist(ink, ink_map.photo), box))
     return _read(models, pieces, sure_above)
 

@@ -219,7 +219,12 @@ def number_coverage(digit_images: Sequence[np.ndarray], styles: Sequence[StrokeS
                     config: PhotoSetConfig = PHOTO_SET) -> tuple[np.ndarray, float, float]:
     """Digits written left to right (`number_strokes`) as ink coverage (uint8, h×w); and the height and pen used."""
     placed, height, pen = number_strokes(digit_images, styles, gaps, height, pen, size, top_share, config)
-    return stroke_coverage([stroke for strokes in placed for stroke in strokes], pen, size), height, pen
+    return _coverage(placed, pen, size), height, pen
+
+
+def _coverage(placed: Sequence[Sequence[np.ndarray]], pen: float, size: tuple[int, int]) -> np.ndarray:
+    """Every digit's strokes (as `number_strokes` places them) as one ink coverage."""
+    return stroke_coverage([stroke for strokes in placed for stroke in strokes], pen, size)
 
 
 def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, paper: Paper | None,
@@ -238,7 +243,7 @@ def written_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
         gaps[int(rng.integers(count - 1))] = -rng.uniform(*config.touch_overlap) * height
     placed, height, pen = number_strokes(images[chosen], styles, gaps, height, pen, size,
                                          float(rng.uniform(0.1, 0.9)), config)
-    coverage = stroke_coverage([stroke for strokes in placed for stroke in strokes], pen, size)
+    coverage = _coverage(placed, pen, size)
     image = ink_canvas(coverage) if paper is None else photograph(coverage, paper, rng, height)
     alone = tuple(stroke_coverage(strokes, pen, size) for strokes in placed) if own_ink else ()
     return WrittenNumber(image, tuple(int(labels[index]) for index in chosen), touching, alone)

@@ -109,8 +109,13 @@ def digit_to_mnist(ink: np.ndarray, photo: bool, front_end: FrontEndConfig = FRO
 
 def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     """The smallest box holding every nonzero pixel, as contiguous float32."""
+    return np.ascontiguousarray(ink[ink_box(ink)], dtype=np.float32)
+
+
+def ink_box(ink: np.ndarray) -> tuple[slice, slice]:
+    """The rows and the columns that hold every nonzero pixel."""
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
 def canvas_to_mnist(image: np.ndarray, front_end: FrontEndConfig = FRONT_END) -> np.ndarray | None:

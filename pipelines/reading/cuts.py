@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from pipelines.models.features import batch_hog
+from pipelines.reading.canvas import ink_box
 
 Sides = tuple[np.ndarray, np.ndarray]
 """A cut's two sides: boolean masks of the piece's size, the leftmost digit and the rest."""
@@ -38,9 +39,7 @@ def cut_features(options: Sequence[Sides], images: np.ndarray, writing_height: f
     """(n cuts, their 2n sides as the models read them, side by side) -> (n, k) float32 features."""
     gradients = batch_hog(images, features.orientations, features.cell_pixels, features.block_cells)
     gradients = gradients.reshape(len(options), -1)
-    piece = options[0][0] | options[0][1]  # every cut parts the same piece
-    rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
-    crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    crop = ink_box(options[0][0] | options[0][1])  # every cut parts the same piece
     shape = np.array([_shape(a[crop], b[crop], first, second, writing_height, features.ink_level)
                       for (a, b), first, second in zip(options, images[0::2], images[1::2])], dtype=np.float32)
     return np.concatenate([gradients, shape], axis=1).astype(np.float32)
@@ -52,26 +51,21 @@ def _shape(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: np.ndarray, 
     the share of ink both sides hold, how far their columns overlap, and the piece's width (`a`, `b` cropped
     to the piece)."""
     ink = float((a | b).sum())
-    spans = [_span(side.any(axis=0)) for side in (a, b)]
+    boxes = [ink_box(side) for side in (a, b)]
     values: list[float] = []
-    for side, (left, right), image in zip((a, b), spans, (first, second)):
-        top, bottom = _span(side.any(axis=1))
+    for side, (rows, cols), image in zip((a, b), boxes, (first, second)):
         inked = image > ink_level
-        values += [(bottom - top) / writing_height, (right - left) / writing_height, side.sum() / ink,
-                   _count(inked), _count(ndimage.binary_fill_holes(inked) & ~inked)]
-    (left_a, right_a), (left_b, right_b) = spans
+        values += [(rows.stop - rows.start) / writing_height, (cols.stop - cols.start) / writing_height,
+                   side.sum() / ink, _count(inked), _count(ndimage.binary_fill_holes(inked) & ~inked)]
+    (_, cols_a), (_, cols_b) = boxes
     width = a.shape[1]
-    values += [(a & b).sum() / ink, (min(right_a, right_b) - max(left_a, left_b)) / width, width / writing_height]
+    values += [(a & b).sum() / ink, (min(cols_a.stop, cols_b.stop) - max(cols_a.start, cols_b.start)) / width,
+               width / writing_height]
     return values
 
 
 def _count(mask: np.ndarray) -> int:
     return int(ndimage.label(mask, structure=np.ones((3, 3)))[1])
-
-
-def _span(occupied: np.ndarray) -> tuple[int, int]:
-    where = np.flatnonzero(occupied)
-    return int(where[0]), int(where[-1]) + 1
 
 
 def sides_match(sides: Sides, digits: Sides) -> float:

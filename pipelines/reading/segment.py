@@ -27,7 +27,8 @@ from scipy import ndimage
 from skimage.graph import MCP
 from skimage.morphology import skeletonize
 
-from pipelines.reading.canvas import FRONT_END, FrontEndConfig, InkMap, digit_to_mnist, has_enough_ink, read_ink
+from pipelines.reading.canvas import (FRONT_END, FrontEndConfig, InkMap, digit_to_mnist, has_enough_ink, ink_box,
+                                      read_ink)
 from pipelines.reading.photo import pen_width
 
 Judge = Callable[[np.ndarray], np.ndarray]
@@ -265,7 +266,7 @@ def cut_options(mask: np.ndarray, writing_height: int, config: SegmentationConfi
     straight = _options(mask, _candidate_cuts(mask, left, width, digits, config), shortest)
     options = straight
     if straight and every_kind and digits <= config.most_digits_winding:
-        crop = _ink_box(mask)
+        crop = ink_box(mask)
         skeleton = skeletonize(mask[crop])
         options = straight + _options(mask, _winding_cuts(mask, left, width, digits, config), shortest)
         options += _sharing_the_crossing(mask, crop, skeleton, options, config)
@@ -284,17 +285,11 @@ def _options(mask: np.ndarray, cuts: list[Cut], shortest: float) -> list[tuple[n
             if a.any() and b.any() and min(_height(a), _height(b)) >= shortest]
 
 
-def _ink_box(mask: np.ndarray) -> tuple[slice, slice]:
-    """The rows and columns that hold the piece's ink."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-
-
 def _sharing_the_crossing(mask: np.ndarray, crop: tuple[slice, slice], skeleton: np.ndarray,
                           options: list[tuple[np.ndarray, np.ndarray]],
                           config: SegmentationConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each cut again with the ink where it crossed given to both sides: where the strokes of two touching digits
-    cross, neither should lose its part of the crossing. `crop` is the piece's `_ink_box`, `skeleton` that of
+    cross, neither should lose its part of the crossing. `crop` is the piece's `ink_box`, `skeleton` that of
     the ink in it."""
     reach = config.shared_reach * pen_width(mask[crop], skeleton)
     shared = []

@@ -27,7 +27,7 @@ from pipelines import config
 from pipelines.data.augment import shared_varied_copies, source_indices
 from pipelines.processes import map_in_processes
 from pipelines.progress import Progress
-from pipelines.reading.canvas import digit_to_mnist
+from pipelines.reading.canvas import digit_to_mnist, ink_box
 from pipelines.reading.cuts import CutFeatures, CutScorer, cut_features, sides_match
 from pipelines.reading.pieces import PieceCounter, PiecePicture, piece_features
 from pipelines.reading.segment import cut_options
@@ -122,7 +122,8 @@ def cut_set(digits: np.ndarray, count: int, seed: int, features: CutFeatures,
         piece = np.logical_or.reduce(own)
         if ndimage.label(piece, structure=np.ones((3, 3)))[1] != 1:
             continue  # they did not touch
-        height = int(np.ptp(np.flatnonzero(piece.any(axis=1)))) + 1
+        piece_rows, _ = ink_box(piece)
+        height = piece_rows.stop - piece_rows.start
         options, _ = cut_options(piece, height)
         if len(options) < 2:
             continue
