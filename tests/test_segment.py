@@ -20,6 +20,7 @@ from pipelines.reading.segment import (
     SEGMENTATION,
     _candidate_cuts,
     _cut,
+    _pieces,
     _sharing_the_crossing,
     _stroke_options,
     _winding_cuts,
@@ -198,6 +199,19 @@ def test_specks_are_not_digits(sample) -> None:
     for row, col in zip(rng.integers(0, NUMBER_CANVAS[1] - 4, 25), rng.integers(0, NUMBER_CANVAS[0] - 4, 25)):
         number[row : row + 3, col : col + 3, :3] = 255
     assert len(split_digits(number)) == 3
+
+
+def test_a_markers_blot_is_dropped_but_a_short_stroke_of_the_same_pen_is_kept() -> None:
+    pen = 40  # a fat marker: a blot is wider than the specks dropped for their size alone (a fifth of the height)
+    canvas = Image.new("L", NUMBER_CANVAS, 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.line([(200, 40), (200, 240)], fill=255, width=pen)  # a 1
+    draw.ellipse([(260, 120), (260 + pen, 120 + pen)], fill=255)  # a blot beside it
+    draw.line([(400, 40), (400, 240)], fill=255, width=pen)
+    draw.line([(440, 60), (440 + 2 * pen, 60)], fill=255, width=pen)  # a short bar, three pens long
+    mask = np.asarray(canvas) > 127
+    lefts = sorted(int(np.flatnonzero(piece.any(axis=0))[0]) for piece in _pieces(mask, SEGMENTATION))
+    assert len(lefts) == 3 and lefts[0] < 260 and lefts[1] > 260 + pen and lefts[2] >= 440  # the 1s and the bar
 
 
 def test_a_photographed_number_is_read_like_the_canvas(sample) -> None:

@@ -52,7 +52,8 @@ Cut = tuple[np.ndarray, np.ndarray]
 class SegmentationConfig:
     """Every constant of the segmentation, as shares of the tallest piece's height (the writing's size)."""
 
-    speck_extent: float = 0.2  # pieces smaller than this are dust or stray dots
+    speck_extent: float = 0.2  # pieces smaller than this are dust or stray dots...
+    blot_pens: float = 2.0  # ...and so are pieces no longer than this many widths of their own pen: a marker's blot
     overlap_to_merge: float = 0.5  # horizontal overlap, as a share of the narrower piece, that makes one digit
     small_piece_height: float = 0.45  # a piece this short is part of a digit, never a digit of its own...
     small_piece_ink: float = 0.3  # ...nor is one with this little of a typical digit's ink, unless it is tall
@@ -116,12 +117,26 @@ def find_digits(image: np.ndarray, judge: Judge | None = None, counter: Counter 
 
 
 def _pieces(mask: np.ndarray, config: SegmentationConfig) -> list[np.ndarray]:
-    """Connected pieces of ink (8-connected), specks dropped, as full-size boolean masks."""
+    """Connected pieces of ink (8-connected), specks and blots dropped, as full-size boolean masks."""
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
     boxes = ndimage.find_objects(labels)
     extents = [max(b[0].stop - b[0].start, b[1].stop - b[1].start) for b in boxes]
     tallest = max(b[0].stop - b[0].start for b in boxes)
-    return [labels == index + 1 for index in range(count) if extents[index] >= config.speck_extent * tallest]
+    kept = [index for index in range(count) if extents[index] >= config.speck_extent * tallest]
+    if len(kept) > 1:
+        kept = [index for index in kept if extents[index] >= config.small_piece_height * tallest
+                or not _is_blot(labels[boxes[index]] == index + 1, config)] or kept
+    return [labels == index + 1 for index in kept]
+
+
+def _is_blot(piece: np.ndarray, config: SegmentationConfig) -> bool:
+    """A dot rather than a stroke: no longer than a few widths of its own pen (twice its deepest ink).
+
+    Too big to be a speck beside a fat marker's digit, yet nothing of a digit's shape: joined to its neighbour it
+    makes that digit look like two.
+    """
+    pen = 2 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max())
+    return max(piece.shape) <= config.blot_pens * pen
 
 
 def _columns(mask: np.ndarray) -> tuple[int, int]:
