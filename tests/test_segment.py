@@ -208,7 +208,7 @@ def test_a_markers_blot_is_dropped_but_a_short_stroke_of_the_same_pen_is_kept() 
     draw.line([(200, 40), (200, 240)], fill=255, width=pen)  # a 1
     draw.ellipse([(260, 120), (260 + pen, 120 + pen)], fill=255)  # a blot beside it
     draw.line([(400, 40), (400, 240)], fill=255, width=pen)
-    draw.line([(440, 60), (440 + 2 * pen, 60)], fill=255, width=pen)  # a short bar, three pens long
+    draw.line([(440, 60), (440 + 2 * pen, 60)], fill=255, width=pen)  # a short bar, two pens long
     mask = np.asarray(canvas) > 127
     lefts = sorted(int(np.flatnonzero(piece.any(axis=0))[0]) for piece in _pieces(mask, SEGMENTATION))
     assert len(lefts) == 3 and lefts[0] < 260 and lefts[1] > 260 + pen and lefts[2] >= 440  # the 1s and the bar

@@ -53,7 +53,7 @@ class SegmentationConfig:
     """Every constant of the segmentation, as shares of the tallest piece's height (the writing's size)."""
 
     speck_extent: float = 0.2  # pieces smaller than this are dust or stray dots...
-    blot_pens: float = 2.0  # ...and so are pieces no longer than this many widths of their own pen: a marker's blot
+    blot_pens: float = 1.5  # ...and so are pieces no longer than this many widths of their own pen: a marker's blot
     overlap_to_merge: float = 0.5  # horizontal overlap, as a share of the narrower piece, that makes one digit
     small_piece_height: float = 0.45  # a piece this short is part of a digit, never a digit of its own...
     small_piece_ink: float = 0.3  # ...nor is one with this little of a typical digit's ink, unless it is tall
