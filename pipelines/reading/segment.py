@@ -466,7 +466,7 @@ def _cut(mask: np.ndarray, cut: Cut) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _box(mask: np.ndarray, ink_map: InkMap) -> Box:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    rows, cols = ink_box(mask)
     scale = ink_map.scale
-    return (int(rows[0] / scale), int(cols[0] / scale), int(np.ceil((rows[-1] + 1) / scale)),
-            int(np.ceil((cols[-1] + 1) / scale)))
+    return (int(rows.start / scale), int(cols.start / scale), int(np.ceil(rows.stop / scale)),
+            int(np.ceil(cols.stop / scale)))
